@@ -1,0 +1,28 @@
+"""embedkit: train, query and share word embeddings (skip-gram with negative sampling).
+
+>>> import embedkit  # doctest: +SKIP
+>>> vectors = embedkit.train("corpus.txt", dim=100, epochs=5)  # doctest: +SKIP
+>>> vectors.analogy("spain", "madrid", "france", k=1)  # doctest: +SKIP
+[('paris', 0.71...)]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, UsageError
+from .formats import load
+from .trainer import train
+from .vectors import Vectors
+
+__all__ = [
+    "CorpusError",
+    "EmbedkitError",
+    "FormatError",
+    "UnknownWordError",
+    "UsageError",
+    "Vectors",
+    "__version__",
+    "load",
+    "train",
+]

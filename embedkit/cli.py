@@ -1,0 +1,231 @@
+"""Command-line interface: a thin typer layer over the library API.
+
+Every failure a user can cause ends in one line on stderr and a non-zero exit code
+(1 for bad data, 2 for bad usage), never a traceback; ``--debug`` shows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import EmbedkitError, UnknownWordError
+from .vectors import Vectors
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train word vectors, ask them analogies and neighbours, share them with other tools.",
+)
+_state = {"debug": False}
+
+ModelOption = Annotated[
+    Optional[Path],
+    typer.Option("--model", "-m", help="Model file or folder (default: the embedded default model)."),
+]
+TopK = Annotated[int, typer.Option("-k", min=1, max=100_000, help="Number of answers.")]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    """embedkit: word embeddings and semantic analogies."""
+    _state["debug"] = debug
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn embedkit's errors into one line on stderr and an exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except EmbedkitError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing was written", err=True)
+        raise typer.Exit(130) from None
+    except (OSError, MemoryError) as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _load_model(model: Path | None) -> Vectors:
+    from .default import load_default
+    from .formats import load
+
+    return load_default(progress=sys.stderr.isatty()) if model is None else load(model)
+
+
+def _resolve(vectors: Vectors, word: str) -> str:
+    """The word itself, or its lower-case form when only that is in the model."""
+    if word in vectors:
+        return word
+    if word.lower() in vectors:
+        return word.lower()
+    raise UnknownWordError(word)
+
+
+def _print_ranked(results: list[tuple[str, float]]) -> None:
+    width = max((len(word) for word, _ in results), default=0)
+    for rank, (word, score) in enumerate(results, start=1):
+        typer.echo(f"{rank:>3}  {word:<{width}}  {score:.4f}")
+
+
+def save_vectors(vectors: Vectors, out: Path) -> str:
+    """Save by the output name: ``.bin`` word2vec binary, ``.txt``/``.vec`` text, else native."""
+    suffix = out.suffix.lower()
+    if suffix == ".bin":
+        vectors.save_word2vec(out, binary=True)
+        return "word2vec binary"
+    if suffix in (".txt", ".vec"):
+        vectors.save_word2vec(out, binary=False)
+        return "word2vec text"
+    vectors.save(out)
+    return "embedkit native"
+
+
+@app.command()
+def train(
+    corpus: Annotated[Path, typer.Argument(help="Text file, one sentence or document per line.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output: .bin, .txt/.vec, or a native model folder.")
+    ],
+    dim: Annotated[int, typer.Option(min=1, max=10_000, help="Vector dimension.")] = 100,
+    window: Annotated[int, typer.Option(min=1, max=1_000, help="Maximum context window.")] = 5,
+    negative: Annotated[int, typer.Option(min=1, max=1_000, help="Noise words per pair.")] = 5,
+    sample: Annotated[float, typer.Option(min=0.0, max=0.999999, help="Subsampling threshold.")] = 1e-3,
+    min_count: Annotated[int, typer.Option(min=1, help="Ignore words rarer than this.")] = 5,
+    alpha: Annotated[float, typer.Option(min=1e-9, max=1.0, help="Initial learning rate.")] = 0.025,
+    min_alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Final learning rate.")] = 0.0001,
+    epochs: Annotated[int, typer.Option(min=1, max=10_000, help="Passes over the corpus.")] = 5,
+    workers: Annotated[
+        Optional[int], typer.Option(min=1, max=256, help="Threads (default: all cores).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train skip-gram word vectors on CORPUS and write them to OUT."""
+    from .trainer import train as train_vectors
+
+    with _user_errors():
+        if not out.parent.is_dir():
+            raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        vectors = train_vectors(
+            corpus,
+            dim=dim,
+            window=window,
+            negative=negative,
+            sample=sample,
+            min_count=min_count,
+            alpha=alpha,
+            min_alpha=min_alpha,
+            epochs=epochs,
+            workers=workers,
+            seed=seed,
+            progress=not quiet,
+        )
+        kind = save_vectors(vectors, out)
+        info = vectors.meta["training"]
+        typer.echo(
+            f"trained {len(vectors):,} words x {vectors.dim} dims on {info['raw_tokens']:,} tokens "
+            f"x {epochs} epochs in {info['train_seconds']:.1f} s ({info['words_per_second']:,.0f} words/s, "
+            f"final loss {info['epoch_loss'][-1]:.4f}) -> {out} ({kind})",
+            err=quiet,
+        )
+
+
+@app.command()
+def analogy(
+    a: Annotated[str, typer.Argument(help="First word, e.g. spain.")],
+    b: Annotated[str, typer.Argument(help="Its counterpart, e.g. madrid.")],
+    c: Annotated[str, typer.Argument(help="Word to complete, e.g. france.")],
+    model: ModelOption = None,
+    k: TopK = 10,
+) -> None:
+    """Words that are to C as B is to A (B - A + C), best first, with cosines."""
+    with _user_errors():
+        vectors = _load_model(model)
+        words = [_resolve(vectors, w) for w in (a, b, c)]
+        _print_ranked(vectors.analogy(*words, k=k))
+
+
+@app.command()
+def similar(
+    word: Annotated[str, typer.Argument(help="Query word.")],
+    model: ModelOption = None,
+    k: TopK = 10,
+) -> None:
+    """Nearest neighbours of WORD by cosine similarity."""
+    with _user_errors():
+        vectors = _load_model(model)
+        _print_ranked(vectors.most_similar(_resolve(vectors, word), k=k))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Optional[Path], typer.Argument(help="Model (default: the embedded default).")] = None,
+    analogies: Annotated[Optional[Path], typer.Option(help="Analogy file (default: gensim's).")] = None,
+    similarity: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="Word-pair file(s) (default: gensim's WordSim-353 and SimLex-999)."),
+    ] = None,
+    restrict: Annotated[int, typer.Option(min=1, help="Use only the N most frequent words.")] = 300_000,
+) -> None:
+    """Analogy accuracy (overall, semantic, syntactic, per section) and word-pair Spearman."""
+    from .evaluation import evaluate_analogies, evaluate_similarity, gensim_test_file
+
+    with _user_errors():
+        vectors = _load_model(model)
+        result = evaluate_analogies(vectors, analogies, restrict=restrict)
+        typer.echo(
+            f"analogies: {result.accuracy:.1%} of {result.total:,} "
+            f"(semantic {result.semantic:.1%}, syntactic {result.syntactic:.1%}; "
+            f"{result.skipped:,} skipped for unknown words)"
+        )
+        for name, (correct, total) in result.sections.items():
+            share = f"{correct / total:.1%}" if total else "-"
+            typer.echo(f"  {name:<28} {share:>6}  ({correct}/{total})")
+        files = similarity or [gensim_test_file("wordsim353.tsv"), gensim_test_file("simlex999.txt")]
+        for path in files:
+            sim = evaluate_similarity(vectors, path, restrict=restrict)
+            typer.echo(
+                f"{Path(path).name}: Spearman {sim.spearman:.3f}, Pearson {sim.pearson:.3f} "
+                f"({sim.pairs} pairs, {sim.oov_ratio:.1%} out of vocabulary)"
+            )
+
+
+def run() -> None:
+    """Console-script entry point: usage errors become one line and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # click's (or typer's vendored click's) usage errors: duck-typed, so that any
+        # typer version works. Anything else is a bug and keeps its traceback.
+        if not hasattr(exc, "format_message"):
+            if type(exc).__name__ == "Abort":
+                typer.echo("interrupted", err=True)
+                sys.exit(130)
+            raise
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,213 @@
+"""numba kernels of the skip-gram negative-sampling (SGNS) trainer.
+
+Pure functions over numpy arrays, compiled with ``@njit(cache=True, nogil=True)`` so that
+several Python threads can run them at once on one shared pair of weight matrices
+(Hogwild-style updates, as word2vec and gensim do). Random state is passed in explicitly:
+each call gets a 64-bit seed, so a run with one worker is bit-for-bit reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = 6.0
+EXP_TABLE_SIZE = 1000
+_JIT = {"cache": True, "nogil": True, "fastmath": True}
+
+
+def make_sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Tabulate sigmoid(x) and log(sigmoid(x)) on [-MAX_EXP, MAX_EXP) (word2vec's tables)."""
+    x = (np.arange(EXP_TABLE_SIZE, dtype=np.float64) / EXP_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
+    sigmoid = 1.0 / (1.0 + np.exp(-x))
+    return sigmoid.astype(np.float32), np.log(sigmoid).astype(np.float32)
+
+
+def make_noise_table(counts: np.ndarray, power: float = 0.75, domain: int = 2**31 - 1) -> np.ndarray:
+    """Cumulative unigram^power distribution scaled to ``domain`` (gensim's ``cum_table``)."""
+    weights = np.power(counts.astype(np.float64), power)
+    cumulative = np.cumsum(weights) / weights.sum() * domain
+    table = np.round(cumulative).astype(np.int64)
+    table[-1] = domain
+    return table
+
+
+def make_keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Per-word probability (scaled to 2**32) of keeping a token under subsampling.
+
+    word2vec's formula: keep = (sqrt(f / t) + 1) * t / f with f the word's count and
+    t = sample * total; ``sample=0`` keeps everything.
+    """
+    if sample <= 0:
+        return np.full(counts.shape[0], 2**32 - 1, dtype=np.uint64)
+    threshold = sample * counts.sum()
+    freq = counts.astype(np.float64)
+    keep = (np.sqrt(freq / threshold) + 1.0) * threshold / freq
+    return np.minimum(np.round(keep * 2**32), 2**32 - 1).astype(np.uint64)
+
+
+@njit(**_JIT)
+def splitmix64(x: np.uint64) -> np.uint64:
+    """One step of splitmix64: a well-mixed 64-bit value from any seed."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    z = x
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(**_JIT)
+def xorshift64(x: np.uint64) -> np.uint64:
+    """Advance a xorshift64 state (never zero for a non-zero start)."""
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    return x
+
+
+@njit(**_JIT)
+def draw_noise_word(cum_table: np.ndarray, r: np.uint64) -> int:
+    """Binary search of the cumulative noise table for the word that ``r`` falls on."""
+    target = np.int64((r >> np.uint64(16)) % np.uint64(cum_table[-1]))
+    lo = 0
+    hi = cum_table.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum_table[mid] > target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(**_JIT)
+def subsample_line(
+    tokens: np.ndarray, start: int, stop: int, keep: np.ndarray, out: np.ndarray, state: np.uint64
+) -> tuple[int, np.uint64]:
+    """Copy the tokens of one line that survive subsampling into ``out``; return their number."""
+    n = 0
+    for pos in range(start, stop):
+        word = tokens[pos]
+        state = xorshift64(state)
+        if keep[word] >= (state >> np.uint64(32)):
+            out[n] = word
+            n += 1
+    return n, state
+
+
+@njit(**_JIT)
+def sgns_pair(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    context: int,
+    center: int,
+    negative: int,
+    alpha: float,
+    cum_table: np.ndarray,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    grad: np.ndarray,
+    state: np.uint64,
+) -> tuple[float, np.uint64]:
+    """Update one (context, centre) pair with ``negative`` noise words; return its loss."""
+    dim = syn0.shape[1]
+    scale = EXP_TABLE_SIZE / MAX_EXP / 2.0
+    loss = 0.0
+    for d in range(dim):
+        grad[d] = 0.0
+    for s in range(negative + 1):
+        if s == 0:
+            target = center
+            label = 1.0
+        else:
+            state = xorshift64(state)
+            target = draw_noise_word(cum_table, state)
+            if target == center:
+                continue
+            label = 0.0
+        dot = np.float32(0.0)
+        for d in range(dim):
+            dot += syn0[context, d] * syn1neg[target, d]
+        margin = dot if label > 0.5 else -dot
+        if dot >= MAX_EXP:
+            prob = 1.0
+        elif dot <= -MAX_EXP:
+            prob = 0.0
+        else:
+            prob = sig_table[int((dot + MAX_EXP) * scale)]
+        if margin <= -MAX_EXP:
+            loss -= margin  # log(sigmoid(m)) ~ m far in the negative tail
+        elif margin < MAX_EXP:
+            loss -= logsig_table[int((margin + MAX_EXP) * scale)]
+        g = np.float32((label - prob) * alpha)
+        if g == 0.0:
+            continue
+        for d in range(dim):
+            grad[d] += g * syn1neg[target, d]
+            syn1neg[target, d] += g * syn0[context, d]
+    for d in range(dim):
+        syn0[context, d] += grad[d]
+    return loss, state
+
+
+@njit(**_JIT)
+def train_sg_chunk(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    tokens: np.ndarray,
+    line_starts: np.ndarray,
+    keep: np.ndarray,
+    cum_table: np.ndarray,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+) -> tuple[float, int, int]:
+    """Train skip-gram on the lines ``tokens[line_starts[i]:line_starts[i+1]]`` of one chunk.
+
+    The learning rate falls linearly from ``alpha_start`` to ``alpha_end`` across the chunk.
+    Returns (summed loss, number of (context, centre) pairs trained, number of tokens read).
+    """
+    state = splitmix64(seed) | np.uint64(1)
+    n_lines = line_starts.shape[0] - 1
+    first = line_starts[0]
+    total = max(line_starts[n_lines] - first, 1)
+    longest = 0
+    for i in range(n_lines):
+        longest = max(longest, line_starts[i + 1] - line_starts[i])
+    kept = np.empty(longest, dtype=np.int32)
+    grad = np.empty(syn0.shape[1], dtype=np.float32)
+    loss = 0.0
+    pairs = 0
+    for i in range(n_lines):
+        start = line_starts[i]
+        n, state = subsample_line(tokens, start, line_starts[i + 1], keep, kept, state)
+        alpha = alpha_start + (alpha_end - alpha_start) * ((start - first) / total)
+        for pos in range(n):
+            center = kept[pos]
+            state = xorshift64(state)
+            reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
+            lo = max(0, pos - window + reduced)
+            hi = min(n, pos + window + 1 - reduced)
+            for other in range(lo, hi):
+                if other == pos:
+                    continue
+                pair_loss, state = sgns_pair(
+                    syn0,
+                    syn1neg,
+                    kept[other],
+                    center,
+                    negative,
+                    alpha,
+                    cum_table,
+                    sig_table,
+                    logsig_table,
+                    grad,
+                    state,
+                )
+                loss += pair_loss
+                pairs += 1
+    return loss, pairs, total
