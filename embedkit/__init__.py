@@ -11,6 +11,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, UsageError
+from .evaluation import evaluate_analogies, evaluate_similarity
 from .formats import load
 from .trainer import train
 from .vectors import Vectors
@@ -23,6 +24,8 @@ __all__ = [
     "UsageError",
     "Vectors",
     "__version__",
+    "evaluate_analogies",
+    "evaluate_similarity",
     "load",
     "train",
 ]

@@ -35,7 +35,7 @@ class Vectors:
         counts: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
-        matrix = np.asarray(vectors)
+        matrix = np.asanyarray(vectors)
         if matrix.ndim != 2:
             raise FormatError(f"vectors must be a 2-D matrix, got shape {matrix.shape}")
         if matrix.shape[0] != len(words):

@@ -1,0 +1,78 @@
+"""The numba kernels, called directly on small arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embedkit import kernels
+
+
+def test_sigmoid_tables() -> None:
+    sig, logsig = kernels.make_sigmoid_tables()
+    assert sig.shape == (kernels.EXP_TABLE_SIZE,)
+    assert abs(sig[kernels.EXP_TABLE_SIZE // 2] - 0.5) < 1e-6
+    assert np.all(np.diff(sig) > 0)
+    np.testing.assert_allclose(np.exp(logsig), sig, rtol=1e-5)
+
+
+def test_noise_table_follows_unigram_to_the_075() -> None:
+    counts = np.array([1000, 100, 10, 1], dtype=np.int64)
+    table = kernels.make_noise_table(counts)
+    assert table[-1] == 2**31 - 1 and np.all(np.diff(table) > 0)
+    state = np.uint64(12345)
+    draws = np.zeros(4)
+    for _ in range(40_000):
+        state = kernels.xorshift64(state)
+        draws[kernels.draw_noise_word(table, state)] += 1
+    expected = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(draws / draws.sum(), expected, atol=0.01)
+
+
+def test_keep_thresholds_subsample_frequent_words_only() -> None:
+    counts = np.array([1_000_000, 1_000, 10], dtype=np.int64)
+    keep = kernels.make_keep_thresholds(counts, 1e-3) / 2**32
+    assert keep[0] < 0.1 and keep[2] >= 0.999
+    assert np.all(kernels.make_keep_thresholds(counts, 0.0) == 2**32 - 1)
+
+
+def _chunk_inputs(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    vocab, dim = 50, 16
+    counts = np.sort(rng.integers(5, 500, vocab))[::-1].astype(np.int64)
+    tokens = rng.integers(0, vocab, 2000).astype(np.int32)
+    starts = np.array([0, 700, 1500, 2000], dtype=np.int64)
+    syn0 = ((rng.random((vocab, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    syn1 = np.zeros((vocab, dim), dtype=np.float32)
+    sig, logsig = kernels.make_sigmoid_tables()
+    keep = kernels.make_keep_thresholds(counts, 0.0)
+    return syn0, syn1, tokens, starts, keep, kernels.make_noise_table(counts), sig, logsig
+
+
+def test_chunk_kernel_is_deterministic_and_learns() -> None:
+    results = []
+    for _ in range(2):
+        syn0, syn1, tokens, starts, keep, table, sig, logsig = _chunk_inputs()
+        before = syn0.copy()
+        loss, pairs, words = kernels.train_sg_chunk(
+            syn0, syn1, tokens, starts, keep, table, sig, logsig, 3, 5, 0.025, 0.0001, np.uint64(7)
+        )
+        results.append((syn0, syn1, loss, pairs))
+        assert words == 2000
+        assert 2000 * 2 <= pairs <= 2000 * 6  # dynamic window 1..3 on each side
+        assert loss > 0 and np.isfinite(loss)
+        assert not np.array_equal(before, syn0) and np.abs(syn1).sum() > 0
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][2] == results[1][2]
+
+
+def test_chunk_kernel_loss_falls_when_repeated() -> None:
+    syn0, syn1, tokens, starts, keep, table, sig, logsig = _chunk_inputs(1)
+    tokens = np.tile(np.arange(10, dtype=np.int32), 200)  # a fixed, learnable sequence
+    losses = []
+    for epoch in range(5):
+        loss, pairs, _ = kernels.train_sg_chunk(
+            syn0, syn1, tokens, starts, keep, table, sig, logsig, 2, 5, 0.025, 0.025, np.uint64(epoch)
+        )
+        losses.append(loss / pairs)
+    assert losses[-1] < 0.6 * losses[0]
