@@ -1,0 +1,102 @@
+"""The command line, end to end, as a user runs it (``python -m embedkit``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+from typer.testing import CliRunner
+
+import embedkit
+from embedkit.cli import app
+
+from .conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def lee_bin(lee_path: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "lee.bin"
+    result = run_cli("train", lee_path, "-o", out, "--epochs", "10", "--workers", "1", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "trained" in result.stdout and "words/s" in result.stdout
+    return out
+
+
+def test_train_writes_word2vec_binary_that_gensim_reads(lee_bin: Path) -> None:
+    ours = embedkit.load(lee_bin)
+    kv = KeyedVectors.load_word2vec_format(str(lee_bin), binary=True)
+    assert kv.index_to_key == ours.words
+    np.testing.assert_array_equal(kv.vectors, ours.vectors)
+    assert ours.dim == 100 and len(ours) > 1000
+
+
+@pytest.mark.parametrize(("name", "kind"), [("v.txt", "word2vec text"), ("v.vec", "word2vec text"), ("model", "embedkit native")])
+def test_output_format_follows_the_name(lee_path: Path, tmp_path: Path, name: str, kind: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", str(lee_path), "-o", str(tmp_path / name), "--epochs", "1", "--dim", "20", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert kind in result.output
+    assert embedkit.load(tmp_path / name).dim == 20
+
+
+def test_progress_bar_is_drawn(lee_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", str(lee_path), "-o", str(tmp_path / "m"), "--epochs", "2"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+
+
+def test_similar_and_analogy_print_ranked_answers(lee_bin: Path) -> None:
+    result = run_cli("similar", "government", "--model", lee_bin, "-k", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and lines[0].split()[0] == "1"
+    scores = [float(line.split()[-1]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+    result = run_cli("analogy", "man", "men", "child", "--model", lee_bin, "-k", "5")
+    assert result.returncode == 0, result.stderr
+    words = [line.split()[1] for line in result.stdout.splitlines()]
+    assert len(words) == 5 and not {"man", "men", "child"} & set(words)
+
+
+def test_query_words_are_matched_case_insensitively_when_needed(lee_bin: Path) -> None:
+    result = run_cli("similar", "GOVERNMENT", "--model", lee_bin, "-k", "1")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["similar", "zzyzx", "--model", "{model}"], 1, "'zzyzx' is not in the vocabulary"),
+        (["analogy", "fire", "qwerty", "police", "--model", "{model}"], 1, "'qwerty'"),
+        (["similar", "fire", "--model", "{tmp}/absent.bin"], 1, "does not exist"),
+        (["similar", "fire", "--model", "{tmp}/garbage.bin"], 1, "not a word-vector file"),
+        (["train", "{tmp}/absent.txt", "-o", "{tmp}/o.bin"], 1, "does not exist"),
+        (["train", "{tmp}/empty.txt", "-o", "{tmp}/o.bin"], 1, "empty"),
+        (["train", "{tmp}/binary.txt", "-o", "{tmp}/o.bin"], 1, "binary"),
+        (["train", "{tmp}/rare.txt", "-o", "{tmp}/o.bin"], 1, "lower --min-count"),
+        (["train", "{lee}", "-o", "{tmp}/no/such/dir/o.bin"], 1, "does not exist"),
+        (["train", "{lee}", "-o", "{tmp}/o.bin", "--dim", "0"], 2, "--dim"),
+        (["train", "{lee}", "-o", "{tmp}/o.bin", "--window", "-3"], 2, "--window"),
+        (["train", "{lee}", "-o", "{tmp}/o.bin", "--sample", "2"], 2, "--sample"),
+        (["train", "{lee}", "-o", "{tmp}/o.bin", "--epochs", "many"], 2, "--epochs"),
+        (["train", "{lee}"], 2, "--out"),
+        (["analogy", "a", "b"], 2, "Missing argument"),
+        (["similar", "fire", "-k", "0", "--model", "{model}"], 2, "-k"),
+        (["frobnicate"], 2, "No such command"),
+    ],
+)
+def test_bad_input_one_line_no_traceback(args, code, message, tmp_path: Path, lee_bin: Path, lee_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "rare.txt").write_text("every word here is unique\n")
+    (tmp_path / "garbage.bin").write_text("this is not\na model\n")
+    args = [a.format(tmp=tmp_path, model=lee_bin, lee=lee_path) for a in args]
+    result = run_cli(*args)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "o.bin").exists()
