@@ -32,10 +32,14 @@ def test_train_writes_word2vec_binary_that_gensim_reads(lee_bin: Path) -> None:
     assert ours.dim == 100 and len(ours) > 1000
 
 
-@pytest.mark.parametrize(("name", "kind"), [("v.txt", "word2vec text"), ("v.vec", "word2vec text"), ("model", "embedkit native")])
+@pytest.mark.parametrize(
+    ("name", "kind"), [("v.txt", "word2vec text"), ("v.vec", "word2vec text"), ("model", "embedkit native")]
+)
 def test_output_format_follows_the_name(lee_path: Path, tmp_path: Path, name: str, kind: str) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["train", str(lee_path), "-o", str(tmp_path / name), "--epochs", "1", "--dim", "20", "--quiet"])
+    result = runner.invoke(
+        app, ["train", str(lee_path), "-o", str(tmp_path / name), "--epochs", "1", "--dim", "20", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert kind in result.output
     assert embedkit.load(tmp_path / name).dim == 20
@@ -43,7 +47,9 @@ def test_output_format_follows_the_name(lee_path: Path, tmp_path: Path, name: st
 
 def test_progress_bar_is_drawn(lee_path: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["train", str(lee_path), "-o", str(tmp_path / "m"), "--epochs", "2"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["train", str(lee_path), "-o", str(tmp_path / "m"), "--epochs", "2"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -87,7 +93,9 @@ def test_query_words_are_matched_case_insensitively_when_needed(lee_bin: Path) -
         (["frobnicate"], 2, "No such command"),
     ],
 )
-def test_bad_input_one_line_no_traceback(args, code, message, tmp_path: Path, lee_bin: Path, lee_path: Path) -> None:
+def test_bad_input_one_line_no_traceback(
+    args, code, message, tmp_path: Path, lee_bin: Path, lee_path: Path
+) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 40)
     (tmp_path / "rare.txt").write_text("every word here is unique\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import lzma
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def test_vocabulary_sorted_by_count_ties_by_first_appearance(tmp_path: Path) -> 
     assert vocab.total_tokens == 8
 
 
-@pytest.mark.parametrize(("suffix", "compress"), [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)])
+@pytest.mark.parametrize(
+    ("suffix", "compress"), [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)]
+)
 def test_compressed_corpora_read_like_plain(tmp_path: Path, suffix: str, compress) -> None:
     text = b"the cat sat\non the mat\n" * 50
     plain = build_vocabulary(write(tmp_path, "c.txt", text), min_count=1)
@@ -119,7 +122,7 @@ def test_chunks_cover_every_token_once() -> None:
     starts = np.array([0, 5, 70_000, 70_010, 120_000], dtype=np.int64)
     chunks = make_chunks(starts, chunk_tokens=20_000)
     assert chunks[0][0] == 0 and chunks[-1][-1] == 120_000
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in itertools.pairwise(chunks):
         assert before[-1] == after[0]
     longest_piece = max(int(np.diff(c).max()) for c in chunks)
     assert longest_piece <= 20_000

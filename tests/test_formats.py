@@ -68,12 +68,16 @@ def test_word2vec_files_gensim_writes_load_identically(small: Vectors, tmp_path:
 
 
 def test_word2vec_c_binary_with_newlines_and_glove_text(small: Vectors, tmp_path: Path) -> None:
-    rows = b"".join(w.encode() + b" " + r.astype("<f4").tobytes() + b"\n" for w, r in zip(small.words, small.vectors))
+    rows = b"".join(
+        w.encode() + b" " + r.astype("<f4").tobytes() + b"\n" for w, r in zip(small.words, small.vectors)
+    )
     path = tmp_path / "c.bin"
     path.write_bytes(b"5 7\n" + rows)
     assert embedkit.load(path).words == small.words
     glove = tmp_path / "glove.txt"
-    glove.write_text("".join(f"{w} {' '.join(str(x) for x in r)}\n" for w, r in zip(small.words, small.vectors)))
+    glove.write_text(
+        "".join(f"{w} {' '.join(str(x) for x in r)}\n" for w, r in zip(small.words, small.vectors))
+    )
     assert sniff_format(glove) == "text-noheader"
     np.testing.assert_array_equal(embedkit.load(glove).vectors, small.vectors)
 
@@ -116,7 +120,9 @@ def test_pickle_payload_is_never_executed(tmp_path: Path) -> None:
             embedkit.load(tmp_path / name)
     folder = tmp_path / "native"
     folder.mkdir()
-    (folder / "meta.json").write_text('{"format": "embedkit-vectors", "format_version": 1, "dim": 1, "words": ["a"]}')
+    (folder / "meta.json").write_text(
+        '{"format": "embedkit-vectors", "format_version": 1, "dim": 1, "words": ["a"]}'
+    )
     np.save(folder / "vectors.npy", np.array([Evil()], dtype=object), allow_pickle=True)
     with pytest.raises(FormatError):
         embedkit.load(folder)
@@ -148,7 +154,14 @@ def test_words_with_spaces_cannot_be_written_to_word2vec(tmp_path: Path) -> None
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.one_of(st.binary(max_size=600), st.builds(lambda h, b: h + b, st.sampled_from([b"2 3\n", b"1 1\n", b"3 2\n"]), st.binary(max_size=200))))
+@given(
+    data=st.one_of(
+        st.binary(max_size=600),
+        st.builds(
+            lambda h, b: h + b, st.sampled_from([b"2 3\n", b"1 1\n", b"3 2\n"]), st.binary(max_size=200)
+        ),
+    )
+)
 def test_loader_never_crashes_on_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.bin"
     path.write_bytes(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from embedkit.errors import UsageError
 def test_loss_falls_epoch_after_epoch(lee_model: embedkit.Vectors) -> None:
     losses = lee_model.meta["training"]["epoch_loss"]
     assert len(losses) == 20
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
     assert losses[-1] < 0.8 * losses[0]
 
 
