@@ -127,7 +127,7 @@ class _Progress:
             )
 
             self.bar = Progress(
-                TextColumn("training"),
+                TextColumn("epoch {task.fields[epoch]}"),
                 BarColumn(),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[speed]} words/s  lr {task.fields[lr]}  loss {task.fields[loss]}"),
@@ -135,13 +135,20 @@ class _Progress:
                 console=Console(stderr=True),
                 transient=True,
             )
-            self.task = self.bar.add_task("train", total=total_words, speed="-", lr="-", loss="-")
+            self.task = self.bar.add_task(
+                "train", total=total_words, speed="-", lr="-", loss="-", epoch="-"
+            )
             self.bar.start()
 
-    def update(self, words: float, speed: float, lr: float, loss: float) -> None:
+    def update(self, words: float, epoch: str, speed: float, lr: float, loss: float) -> None:
         if self.bar is not None:
             self.bar.update(
-                self.task, completed=words, speed=f"{speed:,.0f}", lr=f"{lr:.5f}", loss=f"{loss:.4f}"
+                self.task,
+                completed=words,
+                epoch=epoch,
+                speed=f"{speed:,.0f}",
+                lr=f"{lr:.5f}",
+                loss=f"{loss:.4f}",
             )
 
     def close(self) -> None:
@@ -227,7 +234,7 @@ def _train_weights(
                 loss = epoch_loss[epoch] / max(epoch_pairs[epoch], 1)
             elapsed = time.perf_counter() - started
             raw_done = done * encoded.raw_tokens / max(n_tokens, 1)
-            bar.update(done, raw_done / max(elapsed, 1e-9), alpha_at(done), loss)
+            bar.update(done, f"{epoch + 1}/{s.epochs}", raw_done / max(elapsed, 1e-9), alpha_at(done), loss)
     except BaseException:
         stop.set()
         for thread in threads:

@@ -108,3 +108,22 @@ def test_bad_input_one_line_no_traceback(
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
     assert not (tmp_path / "o.bin").exists()
+
+
+def test_ctrl_c_stops_training_quickly_and_writes_nothing(lee_path: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "never.bin"
+    cmd = [sys.executable, "-m", "embedkit", "train", str(lee_path), "-o", str(out), "--epochs", "5000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
