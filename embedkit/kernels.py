@@ -96,57 +96,77 @@ def subsample_line(
 
 
 @njit(**_JIT)
-def sgns_pair(
+def sg_center_update(
     syn0: np.ndarray,
     syn1neg: np.ndarray,
-    context: int,
+    contexts: np.ndarray,
+    n_contexts: int,
     center: int,
     negative: int,
     alpha: float,
     cum_table: np.ndarray,
     sig_table: np.ndarray,
     logsig_table: np.ndarray,
-    grad: np.ndarray,
+    targets: np.ndarray,
+    coef: np.ndarray,
+    grads: np.ndarray,
     state: np.uint64,
 ) -> tuple[float, np.uint64]:
-    """Update one (context, centre) pair with ``negative`` noise words; return its loss."""
+    """Update all contexts of one centre word against the centre and shared noise words.
+
+    The centre word and its ``negative`` noise words (drawn once, shared by every context,
+    as in Ji et al. 2016) form the targets; each target row is loaded once and scored
+    against all contexts while it sits in cache, instead of once per (context, target)
+    pair. Gradients of the context rows are accumulated and applied at the end.
+    """
     dim = syn0.shape[1]
     scale = EXP_TABLE_SIZE / MAX_EXP / 2.0
+    n_targets = 1
+    targets[0] = center
+    for _ in range(negative):
+        state = xorshift64(state)
+        noise = draw_noise_word(cum_table, state)
+        if noise != center:
+            targets[n_targets] = noise
+            n_targets += 1
+    for a in range(n_contexts):
+        for d in range(dim):
+            grads[a, d] = 0.0
     loss = 0.0
-    for d in range(dim):
-        grad[d] = 0.0
-    for s in range(negative + 1):
-        if s == 0:
-            target = center
-            label = 1.0
-        else:
-            state = xorshift64(state)
-            target = draw_noise_word(cum_table, state)
-            if target == center:
-                continue
-            label = 0.0
-        dot = np.float32(0.0)
+    for j in range(n_targets):
+        target = targets[j]
+        label = 1.0 if j == 0 else 0.0
+        for a in range(n_contexts):
+            context = contexts[a]
+            dot = np.float32(0.0)
+            for d in range(dim):
+                dot += syn0[context, d] * syn1neg[target, d]
+            if dot >= MAX_EXP:
+                prob = 1.0
+            elif dot <= -MAX_EXP:
+                prob = 0.0
+            else:
+                prob = sig_table[int((dot + MAX_EXP) * scale)]
+            margin = dot if j == 0 else -dot
+            if margin <= -MAX_EXP:
+                loss -= margin
+            elif margin < MAX_EXP:
+                loss -= logsig_table[int((margin + MAX_EXP) * scale)]
+            coef[a] = np.float32((label - prob) * alpha)
+        for a in range(n_contexts):
+            g = coef[a]
+            context = contexts[a]
+            for d in range(dim):
+                grads[a, d] += g * syn1neg[target, d]
+        for a in range(n_contexts):
+            g = coef[a]
+            context = contexts[a]
+            for d in range(dim):
+                syn1neg[target, d] += g * syn0[context, d]
+    for a in range(n_contexts):
+        context = contexts[a]
         for d in range(dim):
-            dot += syn0[context, d] * syn1neg[target, d]
-        margin = dot if label > 0.5 else -dot
-        if dot >= MAX_EXP:
-            prob = 1.0
-        elif dot <= -MAX_EXP:
-            prob = 0.0
-        else:
-            prob = sig_table[int((dot + MAX_EXP) * scale)]
-        if margin <= -MAX_EXP:
-            loss -= margin  # log(sigmoid(m)) ~ m far in the negative tail
-        elif margin < MAX_EXP:
-            loss -= logsig_table[int((margin + MAX_EXP) * scale)]
-        g = np.float32((label - prob) * alpha)
-        if g == 0.0:
-            continue
-        for d in range(dim):
-            grad[d] += g * syn1neg[target, d]
-            syn1neg[target, d] += g * syn0[context, d]
-    for d in range(dim):
-        syn0[context, d] += grad[d]
+            syn0[context, d] += grads[a, d]
     return loss, state
 
 
@@ -168,8 +188,11 @@ def train_sg_chunk(
 ) -> tuple[float, int, int]:
     """Train skip-gram on the lines ``tokens[line_starts[i]:line_starts[i+1]]`` of one chunk.
 
-    The learning rate falls linearly from ``alpha_start`` to ``alpha_end`` across the chunk.
-    Returns (summed loss, number of (context, centre) pairs trained, number of tokens read).
+    Tokens are subsampled line by line, each kept token takes a random window of 1 to
+    ``window`` words on each side, and its contexts are updated together against the token
+    and ``negative`` noise words shared among them (``sg_center_update``). The learning rate
+    falls linearly from ``alpha_start`` to ``alpha_end`` across the chunk. Returns
+    (summed loss, number of (context, centre) pairs trained, number of tokens read).
     """
     state = splitmix64(seed) | np.uint64(1)
     n_lines = line_starts.shape[0] - 1
@@ -179,7 +202,11 @@ def train_sg_chunk(
     for i in range(n_lines):
         longest = max(longest, line_starts[i + 1] - line_starts[i])
     kept = np.empty(longest, dtype=np.int32)
-    grad = np.empty(syn0.shape[1], dtype=np.float32)
+    dim = syn0.shape[1]
+    contexts = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int64)
+    coef = np.empty(2 * window, dtype=np.float32)
+    grads = np.empty((2 * window, dim), dtype=np.float32)
     loss = 0.0
     pairs = 0
     for i in range(n_lines):
@@ -187,27 +214,33 @@ def train_sg_chunk(
         n, state = subsample_line(tokens, start, line_starts[i + 1], keep, kept, state)
         alpha = alpha_start + (alpha_end - alpha_start) * ((start - first) / total)
         for pos in range(n):
-            center = kept[pos]
             state = xorshift64(state)
             reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
             lo = max(0, pos - window + reduced)
             hi = min(n, pos + window + 1 - reduced)
+            m = 0
             for other in range(lo, hi):
-                if other == pos:
-                    continue
-                pair_loss, state = sgns_pair(
-                    syn0,
-                    syn1neg,
-                    kept[other],
-                    center,
-                    negative,
-                    alpha,
-                    cum_table,
-                    sig_table,
-                    logsig_table,
-                    grad,
-                    state,
-                )
-                loss += pair_loss
-                pairs += 1
+                if other != pos:
+                    contexts[m] = kept[other]
+                    m += 1
+            if m == 0:
+                continue
+            center_loss, state = sg_center_update(
+                syn0,
+                syn1neg,
+                contexts,
+                m,
+                kept[pos],
+                negative,
+                alpha,
+                cum_table,
+                sig_table,
+                logsig_table,
+                targets,
+                coef,
+                grads,
+                state,
+            )
+            loss += center_loss
+            pairs += m
     return loss, pairs, total

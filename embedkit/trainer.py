@@ -135,9 +135,7 @@ class _Progress:
                 console=Console(stderr=True),
                 transient=True,
             )
-            self.task = self.bar.add_task(
-                "train", total=total_words, speed="-", lr="-", loss="-", epoch="-"
-            )
+            self.task = self.bar.add_task("train", total=total_words, speed="-", lr="-", loss="-", epoch="-")
             self.bar.start()
 
     def update(self, words: float, epoch: str, speed: float, lr: float, loss: float) -> None:
