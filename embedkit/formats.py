@@ -30,13 +30,19 @@ _SNIFF_BYTES = 1 << 16
 
 
 # --- atomic output ------------------------------------------------------------------
+def _existing_parent(path: Path) -> Path:
+    """The folder ``path`` will be written in, which must exist."""
+    parent = path.parent
+    if not parent.is_dir():
+        raise FormatError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    return parent
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FormatError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    parent = _existing_parent(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     try:
@@ -52,9 +58,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; swap it in for ``path`` when complete."""
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FormatError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    parent = _existing_parent(path)
     if path.exists() and not path.is_dir():
         raise FormatError(f"cannot write {str(path)!r}: a file (not a model folder) is in the way")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
