@@ -113,9 +113,10 @@ def train(
         Optional[int], typer.Option(min=1, max=256, help="Threads (default: all cores).")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 1,
+    cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Train skip-gram word vectors on CORPUS and write them to OUT."""
+    """Train word vectors (skip-gram, or CBOW) on CORPUS and write them to OUT."""
     from .trainer import train as train_vectors
 
     with _user_errors():
@@ -133,6 +134,7 @@ def train(
             epochs=epochs,
             workers=workers,
             seed=seed,
+            cbow=cbow,
             progress=not quiet,
         )
         kind = save_vectors(vectors, out)

@@ -159,19 +159,30 @@ def build_vocabulary(
 
 @dataclass
 class EncodedCorpus:
-    """The corpus as word ids: a read-only int32 memory map plus line boundaries.
+    """The corpus as word ids in an int32 file, plus line boundaries.
 
-    Line ``i`` is ``tokens[line_starts[i]:line_starts[i + 1]]``; out-of-vocabulary words
-    are dropped (as in word2vec and gensim) and lines left empty are skipped.
+    Line ``i`` is ids ``line_starts[i]:line_starts[i + 1]`` of the file; out-of-vocabulary
+    words are dropped (as in word2vec and gensim) and lines left empty are skipped. Ranges
+    are read through short-lived read-only memory maps, so memory held stays near the
+    pages being trained, whatever the corpus size.
     """
 
-    tokens: np.ndarray
+    path: Path
+    n_tokens: int
     line_starts: np.ndarray
     raw_tokens: int
 
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Ids ``start:stop`` as a read-only memory map of just that range."""
+        count = max(0, stop - start)
+        if count == 0:
+            return np.empty(0, dtype=np.int32)
+        return np.memmap(self.path, dtype=np.int32, mode="r", offset=4 * start, shape=(count,))
+
     @property
-    def n_tokens(self) -> int:
-        return int(self.tokens.shape[0])
+    def tokens(self) -> np.ndarray:
+        """All ids, memory-mapped."""
+        return self.read(0, self.n_tokens)
 
 
 def encode_corpus(
@@ -202,9 +213,9 @@ def encode_corpus(
             np.asarray(buffer, dtype=np.int32).tofile(out)
     if position == 0:
         raise CorpusError(f"corpus {str(path)!r} has no words in the vocabulary")
-    tokens_map = np.memmap(out_path, dtype=np.int32, mode="r", shape=(position,))
     return EncodedCorpus(
-        tokens=tokens_map,
+        path=Path(out_path),
+        n_tokens=position,
         line_starts=np.asarray(starts, dtype=np.int64),
         raw_tokens=vocab.total_tokens,
     )

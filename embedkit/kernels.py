@@ -96,31 +96,32 @@ def subsample_line(
 
 
 @njit(**_JIT)
-def sg_center_update(
-    syn0: np.ndarray,
-    syn1neg: np.ndarray,
-    contexts: np.ndarray,
-    n_contexts: int,
-    center: int,
-    negative: int,
-    alpha: float,
-    cum_table: np.ndarray,
-    sig_table: np.ndarray,
-    logsig_table: np.ndarray,
-    targets: np.ndarray,
-    coef: np.ndarray,
-    grads: np.ndarray,
-    state: np.uint64,
-) -> tuple[float, np.uint64]:
-    """Update all contexts of one centre word against the centre and shared noise words.
-
-    The centre word and its ``negative`` noise words (drawn once, shared by every context,
-    as in Ji et al. 2016) form the targets; each target row is loaded once and scored
-    against all contexts while it sits in cache, instead of once per (context, target)
-    pair. Gradients of the context rows are accumulated and applied at the end.
-    """
-    dim = syn0.shape[1]
+def score_target(
+    dot: float, positive: bool, sig_table: np.ndarray, logsig_table: np.ndarray
+) -> tuple[float, float]:
+    """sigmoid(dot) and the loss -log(sigmoid(±dot)) of one target, from the tables."""
     scale = EXP_TABLE_SIZE / MAX_EXP / 2.0
+    if dot >= MAX_EXP:
+        prob = 1.0
+    elif dot <= -MAX_EXP:
+        prob = 0.0
+    else:
+        prob = sig_table[int((dot + MAX_EXP) * scale)]
+    margin = dot if positive else -dot
+    if margin <= -MAX_EXP:
+        loss = -margin  # log(sigmoid(m)) ~ m far in the negative tail
+    elif margin < MAX_EXP:
+        loss = -logsig_table[int((margin + MAX_EXP) * scale)]
+    else:
+        loss = 0.0
+    return prob, loss
+
+
+@njit(**_JIT)
+def draw_targets(
+    center: int, negative: int, cum_table: np.ndarray, targets: np.ndarray, state: np.uint64
+) -> tuple[int, np.uint64]:
+    """Fill ``targets`` with the centre word then its noise words (never the centre itself)."""
     n_targets = 1
     targets[0] = center
     for _ in range(negative):
@@ -129,6 +130,31 @@ def sg_center_update(
         if noise != center:
             targets[n_targets] = noise
             n_targets += 1
+    return n_targets, state
+
+
+@njit(**_JIT)
+def sg_center_update(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    coef: np.ndarray,
+    grads: np.ndarray,
+) -> float:
+    """Skip-gram: update all contexts of one centre word against shared targets.
+
+    ``targets[0]`` is the centre word, the rest its noise words, drawn once and shared by
+    every context (Ji et al. 2016): each target row is loaded once and scored against all
+    contexts while it sits in cache, instead of once per (context, target) pair. Context
+    gradients are accumulated and applied at the end. Returns the summed loss.
+    """
+    dim = syn0.shape[1]
     for a in range(n_contexts):
         for d in range(dim):
             grads[a, d] = 0.0
@@ -141,21 +167,11 @@ def sg_center_update(
             dot = np.float32(0.0)
             for d in range(dim):
                 dot += syn0[context, d] * syn1neg[target, d]
-            if dot >= MAX_EXP:
-                prob = 1.0
-            elif dot <= -MAX_EXP:
-                prob = 0.0
-            else:
-                prob = sig_table[int((dot + MAX_EXP) * scale)]
-            margin = dot if j == 0 else -dot
-            if margin <= -MAX_EXP:
-                loss -= margin
-            elif margin < MAX_EXP:
-                loss -= logsig_table[int((margin + MAX_EXP) * scale)]
+            prob, target_loss = score_target(dot, j == 0, sig_table, logsig_table)
+            loss += target_loss
             coef[a] = np.float32((label - prob) * alpha)
         for a in range(n_contexts):
             g = coef[a]
-            context = contexts[a]
             for d in range(dim):
                 grads[a, d] += g * syn1neg[target, d]
         for a in range(n_contexts):
@@ -167,11 +183,60 @@ def sg_center_update(
         context = contexts[a]
         for d in range(dim):
             syn0[context, d] += grads[a, d]
-    return loss, state
+    return loss
 
 
 @njit(**_JIT)
-def train_sg_chunk(
+def cbow_center_update(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    hidden: np.ndarray,
+    grad: np.ndarray,
+) -> float:
+    """CBOW: the mean of the context vectors predicts the centre word against noise words.
+
+    As word2vec and gensim (``cbow_mean=1``), the whole error is added to every context
+    row. Returns the summed loss.
+    """
+    dim = syn0.shape[1]
+    inv = np.float32(1.0 / n_contexts)
+    for d in range(dim):
+        hidden[d] = 0.0
+        grad[d] = 0.0
+    for a in range(n_contexts):
+        context = contexts[a]
+        for d in range(dim):
+            hidden[d] += syn0[context, d]
+    for d in range(dim):
+        hidden[d] *= inv
+    loss = 0.0
+    for j in range(n_targets):
+        target = targets[j]
+        dot = np.float32(0.0)
+        for d in range(dim):
+            dot += hidden[d] * syn1neg[target, d]
+        prob, target_loss = score_target(dot, j == 0, sig_table, logsig_table)
+        loss += target_loss
+        g = np.float32(((1.0 if j == 0 else 0.0) - prob) * alpha)
+        for d in range(dim):
+            grad[d] += g * syn1neg[target, d]
+            syn1neg[target, d] += g * hidden[d]
+    for a in range(n_contexts):
+        context = contexts[a]
+        for d in range(dim):
+            syn0[context, d] += grad[d]
+    return loss
+
+
+@njit(**_JIT)
+def train_chunk(
     syn0: np.ndarray,
     syn1neg: np.ndarray,
     tokens: np.ndarray,
@@ -185,14 +250,16 @@ def train_sg_chunk(
     alpha_start: float,
     alpha_end: float,
     seed: np.uint64,
+    cbow: bool,
 ) -> tuple[float, int, int]:
-    """Train skip-gram on the lines ``tokens[line_starts[i]:line_starts[i+1]]`` of one chunk.
+    """Train on the lines ``tokens[line_starts[i] - line_starts[0]:...]`` of one chunk.
 
-    Tokens are subsampled line by line, each kept token takes a random window of 1 to
-    ``window`` words on each side, and its contexts are updated together against the token
-    and ``negative`` noise words shared among them (``sg_center_update``). The learning rate
-    falls linearly from ``alpha_start`` to ``alpha_end`` across the chunk. Returns
-    (summed loss, number of (context, centre) pairs trained, number of tokens read).
+    ``tokens`` holds just this chunk's tokens; ``line_starts`` are corpus offsets. Tokens
+    are subsampled line by line; each kept token takes a random window of 1 to ``window``
+    words on each side; skip-gram (``sg_center_update``) or CBOW (``cbow_center_update``)
+    updates the weights. The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_end`` across the chunk. Returns (summed loss, examples trained: (context,
+    centre) pairs for skip-gram, centre words for CBOW, tokens read).
     """
     state = splitmix64(seed) | np.uint64(1)
     n_lines = line_starts.shape[0] - 1
@@ -207,12 +274,13 @@ def train_sg_chunk(
     targets = np.empty(negative + 1, dtype=np.int64)
     coef = np.empty(2 * window, dtype=np.float32)
     grads = np.empty((2 * window, dim), dtype=np.float32)
+    hidden = np.empty(dim, dtype=np.float32)
     loss = 0.0
-    pairs = 0
+    examples = 0
     for i in range(n_lines):
-        start = line_starts[i]
-        n, state = subsample_line(tokens, start, line_starts[i + 1], keep, kept, state)
-        alpha = alpha_start + (alpha_end - alpha_start) * ((start - first) / total)
+        start = line_starts[i] - first
+        n, state = subsample_line(tokens, start, line_starts[i + 1] - first, keep, kept, state)
+        alpha = alpha_start + (alpha_end - alpha_start) * (start / total)
         for pos in range(n):
             state = xorshift64(state)
             reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
@@ -225,22 +293,17 @@ def train_sg_chunk(
                     m += 1
             if m == 0:
                 continue
-            center_loss, state = sg_center_update(
-                syn0,
-                syn1neg,
-                contexts,
-                m,
-                kept[pos],
-                negative,
-                alpha,
-                cum_table,
-                sig_table,
-                logsig_table,
-                targets,
-                coef,
-                grads,
-                state,
-            )
-            loss += center_loss
-            pairs += m
-    return loss, pairs, total
+            n_targets, state = draw_targets(kept[pos], negative, cum_table, targets, state)
+            if cbow:
+                loss += cbow_center_update(
+                    syn0, syn1neg, contexts, m, targets, n_targets, alpha,
+                    sig_table, logsig_table, hidden, grads[0],
+                )  # fmt: skip
+                examples += 1
+            else:
+                loss += sg_center_update(
+                    syn0, syn1neg, contexts, m, targets, n_targets, alpha,
+                    sig_table, logsig_table, coef, grads,
+                )  # fmt: skip
+                examples += m
+    return loss, examples, total

@@ -50,6 +50,7 @@ class TrainingSettings:
     epochs: int = 5
     workers: int = field(default_factory=default_workers)
     seed: int = 1
+    cbow: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -166,7 +167,6 @@ def _train_weights(
     keep = kernels.make_keep_thresholds(vocab.counts, s.sample)
     cum_table = kernels.make_noise_table(vocab.counts)
     sig_table, logsig_table = kernels.make_sigmoid_tables()
-    tokens = np.asarray(encoded.tokens)
     chunks = make_chunks(encoded.line_starts)
     n_tokens = encoded.n_tokens
     total_work = n_tokens * s.epochs
@@ -195,7 +195,8 @@ def _train_weights(
                 start = epoch * n_tokens + int(bounds[0])
                 stop_at = epoch * n_tokens + int(bounds[-1])
                 seed = np.uint64((s.seed << 32) ^ (epoch << 24) ^ i)
-                loss, pairs, words = kernels.train_sg_chunk(
+                tokens = np.asarray(encoded.read(int(bounds[0]), int(bounds[-1])))
+                loss, pairs, words = kernels.train_chunk(
                     syn0,
                     syn1neg,
                     tokens,
@@ -209,7 +210,9 @@ def _train_weights(
                     alpha_at(start),
                     alpha_at(stop_at),
                     seed,
+                    s.cbow,
                 )
+                del tokens  # unmap the chunk
                 with lock:
                     epoch_loss[epoch] += loss
                     epoch_pairs[epoch] += pairs
@@ -259,9 +262,10 @@ def train(
     epochs: int = 5,
     workers: int | None = None,
     seed: int = 1,
+    cbow: bool = False,
     progress: bool = True,
 ) -> Vectors:
-    """Train skip-gram word vectors with negative sampling on a text file.
+    """Train word vectors with negative sampling (skip-gram, or CBOW with ``cbow=True``).
 
     ``corpus`` holds one sentence or document per line, tokens separated by whitespace
     (``.gz``, ``.bz2`` and ``.xz`` are decompressed on the fly). Returns the input vectors
@@ -282,6 +286,7 @@ def train(
         epochs=epochs,
         workers=default_workers() if workers is None else workers,
         seed=seed,
+        cbow=cbow,
     )
     began = time.perf_counter()
     stats = ReadStats()
@@ -305,7 +310,7 @@ def train(
     meta = {
         "training": {
             "corpus": os.fspath(corpus),
-            "algorithm": "skip-gram, negative sampling",
+            "algorithm": f"{'CBOW' if settings.cbow else 'skip-gram'}, negative sampling",
             **settings.__dict__,
             "epoch_loss": report.epoch_loss,
             "pairs": report.pairs,

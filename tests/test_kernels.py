@@ -53,8 +53,8 @@ def test_chunk_kernel_is_deterministic_and_learns() -> None:
     for _ in range(2):
         syn0, syn1, tokens, starts, keep, table, sig, logsig = _chunk_inputs()
         before = syn0.copy()
-        loss, pairs, words = kernels.train_sg_chunk(
-            syn0, syn1, tokens, starts, keep, table, sig, logsig, 3, 5, 0.025, 0.0001, np.uint64(7)
+        loss, pairs, words = kernels.train_chunk(
+            syn0, syn1, tokens, starts, keep, table, sig, logsig, 3, 5, 0.025, 0.0001, np.uint64(7), False
         )
         results.append((syn0, syn1, loss, pairs))
         assert words == 2000
@@ -71,8 +71,8 @@ def test_chunk_kernel_loss_falls_when_repeated() -> None:
     tokens = np.tile(np.arange(10, dtype=np.int32), 200)  # a fixed, learnable sequence
     losses = []
     for epoch in range(5):
-        loss, pairs, _ = kernels.train_sg_chunk(
-            syn0, syn1, tokens, starts, keep, table, sig, logsig, 2, 5, 0.025, 0.025, np.uint64(epoch)
+        loss, pairs, _ = kernels.train_chunk(
+            syn0, syn1, tokens, starts, keep, table, sig, logsig, 2, 5, 0.025, 0.025, np.uint64(epoch), False
         )
         losses.append(loss / pairs)
     assert losses[-1] < 0.6 * losses[0]

@@ -78,3 +78,13 @@ def test_bad_parameters_fail_before_any_work(kwargs, message, tmp_path: Path) ->
     missing = tmp_path / "never-read.txt"  # parameters are checked before the corpus is opened
     with pytest.raises(UsageError, match=message):
         embedkit.train(missing, progress=False, **kwargs)
+
+
+def test_cbow_trains_real_vectors(lee_path: Path) -> None:
+    vectors = embedkit.train(lee_path, epochs=20, workers=1, cbow=True, progress=False)
+    info = vectors.meta["training"]
+    assert info["cbow"] is True and info["algorithm"].startswith("CBOW")
+    assert info["epoch_loss"][-1] < 0.8 * info["epoch_loss"][0]
+    assert info["pairs"] < info["kept_tokens"] * 20  # one example per centre word
+    neighbours = [w for w, _ in vectors.most_similar("government", k=20)]
+    assert len(neighbours) == 20 and np.isfinite(vectors.vectors).all()
