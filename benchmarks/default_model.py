@@ -31,15 +31,25 @@ def _gensim_vectors(corpus: Path, seed: int, workers: int) -> tuple[embedkit.Vec
 
     s = DEFAULT_SETTINGS
     model = Word2Vec(
-        sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
-        min_count=s["min_count"], alpha=s["alpha"], min_alpha=s["min_alpha"], epochs=s["epochs"],
-        workers=workers, seed=seed,
+        sg=1,
+        vector_size=s["dim"],
+        window=s["window"],
+        negative=s["negative"],
+        sample=s["sample"],
+        min_count=s["min_count"],
+        alpha=s["alpha"],
+        min_alpha=s["min_alpha"],
+        epochs=s["epochs"],
+        workers=workers,
+        seed=seed,
     )
     model.build_vocab(corpus_file=str(corpus))
     started = time.perf_counter()
     model.train(
-        corpus_file=str(corpus), total_examples=model.corpus_count,
-        total_words=model.corpus_total_words, epochs=s["epochs"],
+        corpus_file=str(corpus),
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=s["epochs"],
     )
     seconds = time.perf_counter() - started
     return embedkit.Vectors(model.wv.index_to_key, model.wv.vectors), seconds

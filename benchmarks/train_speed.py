@@ -1,0 +1,217 @@
+"""Training speed, quality and memory: embedkit against gensim's Word2Vec, same file, same run.
+
+Each training runs in its own subprocess (so peak RSS is its own, read with ``wait4``),
+one after the other: embedkit and gensim alternate within each repeat. Throughput is raw
+corpus tokens x epochs / wall seconds of training, vocabulary building timed apart.
+Quality: Google analogies on the 30,000 most frequent words, WordSim-353 and SimLex-999
+Spearman. Medians over the repeats; ratios are taken within this one run.
+
+    python -m benchmarks.train_speed --corpus FILE [--repeats 3] [--workers 1 2]
+    python -m benchmarks.train_speed --corpus FILE --scale 1e6 4e6 16e6 --times 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SETTINGS = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
+RESULTS = Path(__file__).parent / "results"
+
+
+def _evaluate(words: list[str], matrix) -> dict:
+    import embedkit
+
+    vectors = embedkit.Vectors(words, matrix)
+    analogies = embedkit.evaluate_analogies(vectors, restrict=30_000)
+    return {
+        "analogy": analogies.accuracy,
+        "semantic": analogies.semantic,
+        "syntactic": analogies.syntactic,
+        "answerable": analogies.total,
+        "ws353": embedkit.evaluate_similarity(vectors).spearman,
+        "simlex": embedkit.evaluate_similarity(
+            vectors, embedkit.evaluation.gensim_test_file("simlex999.txt")
+        ).spearman,
+    }
+
+
+def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool) -> dict:
+    """Train once in this process and return the measurements (called in a subprocess)."""
+    if tool == "embedkit":
+        import embedkit
+
+        vectors = embedkit.train(corpus, workers=workers, seed=seed, progress=False, **SETTINGS)
+        info = vectors.meta["training"]
+        out = {
+            "raw_tokens": info["raw_tokens"],
+            "vocab_seconds": info["vocab_seconds"],
+            "train_seconds": info["train_seconds"],
+            "vocab": len(vectors),
+        }
+        words, matrix = vectors.words, vectors.vectors
+    else:
+        from gensim.models import Word2Vec
+
+        s = SETTINGS
+        model = Word2Vec(
+            sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
+            min_count=s["min_count"], epochs=s["epochs"], workers=workers, seed=seed,
+        )  # fmt: skip
+        began = time.perf_counter()
+        model.build_vocab(corpus_file=corpus)
+        vocab_seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        model.train(
+            corpus_file=corpus, total_examples=model.corpus_count,
+            total_words=model.corpus_total_words, epochs=s["epochs"],
+        )  # fmt: skip
+        out = {
+            "raw_tokens": model.corpus_total_words,
+            "vocab_seconds": vocab_seconds,
+            "train_seconds": time.perf_counter() - began,
+            "vocab": len(model.wv),
+        }
+        words, matrix = model.wv.index_to_key, model.wv.vectors
+    out["words_per_second"] = out["raw_tokens"] * SETTINGS["epochs"] / out["train_seconds"]
+    if evaluate:
+        out.update(_evaluate(list(words), matrix))
+    return out
+
+
+def measure(tool: str, corpus: Path, workers: int, seed: int = 1, evaluate: bool = True) -> dict:
+    """Run one training in a fresh subprocess; add its peak RSS in MB."""
+    cmd = [
+        sys.executable, "-m", "benchmarks.train_speed", "--one", tool, "--corpus", str(corpus),
+        "--workers", str(workers), "--seed", str(seed),
+    ]  # fmt: skip
+    if not evaluate:
+        cmd.append("--no-eval")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=root, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    output = proc.stdout.read()
+    proc.stdout.close()
+    if status != 0:
+        raise RuntimeError(f"{tool} run failed (status {status})")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result.update(tool=tool, workers=workers)
+    return result
+
+
+def _median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def compare(corpus: Path, repeats: int, workers_list: list[int]) -> tuple[list[dict], str]:
+    """Alternate embedkit and gensim runs; return raw rows and a markdown table of medians."""
+    rows = []
+    for workers in workers_list:
+        for repeat in range(repeats):
+            for tool in ("embedkit", "gensim"):
+                row = measure(tool, corpus, workers, evaluate=repeat == 0)
+                row["repeat"] = repeat
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    lines = [
+        "| tool | workers | words/s (median) | vs gensim | analogy | semantic | syntactic | WS353 | SimLex "
+        "| peak RSS MB | vocab s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for workers in workers_list:
+        base = _median(
+            [r for r in rows if r["tool"] == "gensim" and r["workers"] == workers], "words_per_second"
+        )
+        for tool in ("embedkit", "gensim"):
+            mine = [r for r in rows if r["tool"] == tool and r["workers"] == workers]
+            first = next(r for r in mine if "analogy" in r)
+            speed = _median(mine, "words_per_second")
+            lines.append(
+                f"| {tool} | {workers} | {speed:,.0f} | {speed / base:.2f}x | {first['analogy']:.1%} "
+                f"| {first['semantic']:.1%} | {first['syntactic']:.1%} | {first['ws353']:.3f} "
+                f"| {first['simlex']:.3f} | {_median(mine, 'peak_rss_mb'):,.0f} "
+                f"| {_median(mine, 'vocab_seconds'):.1f} |"
+            )
+    if len(workers_list) > 1:
+        ours = [r for r in rows if r["tool"] == "embedkit"]
+        ek = {w: _median([r for r in ours if r["workers"] == w], "words_per_second") for w in workers_list}
+        low, high = min(workers_list), max(workers_list)
+        lines.append("")
+        lines.append(f"embedkit scaling from {low} to {high} workers: {ek[high] / ek[low]:.2f}x")
+    tokens = rows[0]["raw_tokens"]
+    header = f"Corpus {corpus.name}: {tokens:,} tokens; settings {SETTINGS}; {repeats} repeats.\n\n"
+    return rows, header + "\n".join(lines) + "\n"
+
+
+def _prefix_file(corpus: Path, tokens: int, times: int, out: Path) -> Path:
+    """The first ``tokens`` tokens of ``corpus`` (whole lines), repeated ``times`` times."""
+    lines, count = [], 0
+    with open(corpus, encoding="utf-8") as stream:
+        for line in stream:
+            lines.append(line)
+            count += len(line.split())
+            if count >= tokens:
+                break
+    with open(out, "w", encoding="utf-8") as stream:
+        for _ in range(times):
+            stream.writelines(lines)
+    return out
+
+
+def scale(corpus: Path, sizes: list[float], times: int, scratch: Path) -> str:
+    """Training time, throughput and peak RSS of embedkit as the corpus grows."""
+    lines = ["| corpus | tokens | train s | words/s | peak RSS MB |", "|---|---|---|---|---|"]
+    files = [(f"{size / 1e6:g}M prefix", _prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"))
+             for size in sizes]  # fmt: skip
+    files.append((f"whole corpus x {times}", _prefix_file(corpus, 10**12, times, scratch / "times.txt")))
+    files.insert(-1, ("whole corpus", corpus))
+    for name, path in files:
+        row = measure("embedkit", path, 2, evaluate=False)
+        print(json.dumps(row), flush=True)
+        lines.append(
+            f"| {name} | {row['raw_tokens']:,} | {row['train_seconds']:.1f} | {row['words_per_second']:,.0f} "
+            f"| {row['peak_rss_mb']:,.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scale", type=float, nargs="*", help="Token counts for the cost curve.")
+    parser.add_argument(
+        "--times", type=int, default=10, help="Repeat the corpus this often for the largest run."
+    )
+    parser.add_argument("--one", choices=["embedkit", "gensim"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, str(args.corpus), args.workers[0], args.seed, not args.no_eval)))
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d")
+    if args.scale is not None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=args.corpus.parent) as scratch:
+            table = scale(args.corpus, args.scale, args.times, Path(scratch))
+        (RESULTS / f"train_scale-{stamp}.md").write_text(table)
+    else:
+        rows, table = compare(args.corpus, args.repeats, args.workers)
+        (RESULTS / f"train_speed-{stamp}.json").write_text(json.dumps(rows, indent=1))
+        (RESULTS / f"train_speed-{stamp}.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
