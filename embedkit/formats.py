@@ -228,34 +228,46 @@ def _decode_word(raw: bytes, path: Path, row: int) -> str:
         raise FormatError(f"{str(path)!r}: word in row {row} is not valid UTF-8") from None
 
 
-def load_word2vec_binary(path: str | os.PathLike[str]) -> Vectors:
-    """Read word2vec's binary format (rows with or without a trailing newline)."""
+def load_word2vec_binary(path: str | os.PathLike[str], limit: int | None = None) -> Vectors:
+    """Read word2vec's binary format (rows with or without a trailing newline).
+
+    The file is memory-mapped and parsed by a compiled scanner; ``limit`` reads only the
+    first words (the most frequent, in files sorted as word2vec and gensim write them).
+    """
+    from .kernels import scan_word2vec_binary
+
     path = Path(path)
-    data = path.read_bytes()
-    header_end = data.find(b"\n", 0, 1024)
-    header = _parse_header(data[:header_end]) if header_end > 0 else None
+    size = path.stat().st_size
+    if size == 0:
+        raise FormatError(f"{str(path)!r} is empty")
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    header_end = bytes(data[:1024]).find(b"\n")
+    header = _parse_header(bytes(data[:header_end])) if header_end > 0 else None
     if header is None:
         raise FormatError(f"{str(path)!r} has no word2vec header line ('COUNT DIM')")
     count, dim = header
     pos = header_end + 1
-    _check_sizes(path, count, dim, len(data) - pos, 4 * dim + 2)
-    matrix = np.empty((count, dim), dtype=np.float32)
-    words: list[str] = []
-    row_bytes = 4 * dim
-    for row in range(count):
-        while pos < len(data) and data[pos] in b"\n\r":
-            pos += 1
-        space = data.find(b" ", pos, pos + MAX_WORD_BYTES)
-        if space < 0:
-            raise FormatError(f"{str(path)!r} is truncated or corrupted at word {row + 1} of {count}")
-        words.append(_decode_word(data[pos:space], path, row + 1))
-        pos = space + 1
-        if pos + row_bytes > len(data):
-            raise FormatError(f"{str(path)!r} is truncated: vector {row + 1} of {count} is incomplete")
-        matrix[row] = np.frombuffer(data, dtype="<f4", count=dim, offset=pos)
-        pos += row_bytes
-    if data[pos:].strip():
+    _check_sizes(path, count, dim, size - pos, 4 * dim + 2)
+    wanted = count if limit is None else max(0, min(limit, count))
+    raw = np.empty((wanted, 4 * dim), dtype=np.uint8)
+    word_bytes = np.empty(max(size - pos - wanted * 4 * dim, 1), dtype=np.uint8)
+    rows, end, used = scan_word2vec_binary(data, pos, wanted, dim, MAX_WORD_BYTES, raw, word_bytes)
+    if rows < wanted:
+        rest = bytes(data[end : end + MAX_WORD_BYTES]).lstrip(b"\r\n")
+        if rest.find(b" ") <= 0:
+            raise FormatError(f"{str(path)!r} is truncated or corrupted at word {rows + 1} of {count}")
+        raise FormatError(f"{str(path)!r} is truncated: vector {rows + 1} of {count} is incomplete")
+    if wanted == count and bytes(data[end : end + 4096]).strip():
         raise FormatError(f"{str(path)!r} holds more data than the {count} words its header announces")
+    try:
+        words = word_bytes[:used].tobytes().decode("utf-8").split("\n")[:-1]
+    except UnicodeDecodeError as exc:
+        row = word_bytes[: exc.start].tobytes().count(b"\n") + 1
+        raise FormatError(f"{str(path)!r}: word in row {row} is not valid UTF-8") from None
+    if len(words) != rows:
+        raise FormatError(f"{str(path)!r}: a word contains a line break")
+    matrix = raw.view("<f4").astype(np.float32, copy=False)
+    del data
     return _finish(path, words, matrix)
 
 

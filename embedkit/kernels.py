@@ -307,3 +307,43 @@ def train_chunk(
                 )  # fmt: skip
                 examples += m
     return loss, examples, total
+
+
+# --- file parsing --------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def scan_word2vec_binary(
+    data: np.ndarray, pos: int, count: int, dim: int, max_word: int, out: np.ndarray, words: np.ndarray
+) -> tuple[int, int, int]:
+    """Parse ``count`` rows of word2vec binary from ``data`` (uint8) starting at ``pos``.
+
+    Each row is a word, a space and ``4 * dim`` bytes of float32, optionally preceded by
+    newlines (C word2vec writes one after each vector, gensim none). The vector bytes go to
+    row ``i`` of ``out`` (uint8, ``count`` x ``4 * dim``); the words, each followed by a
+    ``\\n``, to ``words`` (uint8, as large as ``data``). Returns (rows read, position
+    after the last row, bytes used in ``words``); fewer rows than ``count`` means the file
+    ends early (the caller tells truncation from a missing separator by the position).
+    """
+    n = data.shape[0]
+    row_bytes = 4 * dim
+    used = 0
+    for row in range(count):
+        while pos < n and (data[pos] == 10 or data[pos] == 13):
+            pos += 1
+        start = pos
+        limit = min(n, pos + max_word)
+        while pos < limit and data[pos] != 32:
+            pos += 1
+        if pos >= limit or pos == start or pos + 1 + row_bytes > n:
+            return row, start, used
+        for k in range(start, pos):
+            words[used] = data[k]
+            used += 1
+        words[used] = 10
+        used += 1
+        pos += 1
+        for k in range(row_bytes):
+            out[row, k] = data[pos + k]
+        pos += row_bytes
+    return count, pos, used

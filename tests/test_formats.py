@@ -170,3 +170,10 @@ def test_loader_never_crashes_on_arbitrary_bytes(tmp_path: Path, data: bytes) ->
     except FormatError:
         return
     assert np.isfinite(vectors.vectors).all() and len(vectors.words) == vectors.vectors.shape[0]
+
+
+def test_limit_reads_only_the_first_words(small: Vectors, tmp_path: Path) -> None:
+    small.save_word2vec(tmp_path / "v.bin")
+    first = embedkit.formats.load_word2vec_binary(tmp_path / "v.bin", limit=2)
+    assert first.words == small.words[:2]
+    np.testing.assert_array_equal(first.vectors, small.vectors[:2])
