@@ -175,6 +175,41 @@ def similar(
 
 
 @app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="Model to read (any format embedkit reads).")],
+    out: Annotated[Path, typer.Argument(help="Output: .bin, .txt/.vec, or a native model folder.")],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Keep only the first N words.")] = None,
+) -> None:
+    """Convert between native, word2vec binary, word2vec text and GloVe formats."""
+    from .formats import load
+
+    with _user_errors():
+        vectors = load(source, limit=limit)
+        kind = save_vectors(vectors, out)
+        typer.echo(f"wrote {len(vectors):,} words x {vectors.dim} dims -> {out} ({kind})")
+
+
+@app.command()
+def info(model: Annotated[Path, typer.Argument(help="Model file or folder.")]) -> None:
+    """Words, dimension, format and training settings of a model."""
+    from .formats import describe, load
+
+    with _user_errors():
+        vectors = load(model, mmap=True)
+        typer.echo(f"format: {describe(model)}")
+        typer.echo(f"words: {len(vectors):,}")
+        typer.echo(f"dimension: {vectors.dim}")
+        typer.echo(f"most frequent: {' '.join(vectors.words[:10])}")
+        training = vectors.meta.get("training")
+        if training:
+            for key in ("algorithm", "corpus", "raw_tokens", "dim", "window", "negative", "sample",
+                        "min_count", "alpha", "min_alpha", "epochs", "workers", "seed",
+                        "epoch_loss", "train_seconds", "words_per_second"):  # fmt: skip
+                if key in training:
+                    typer.echo(f"  {key}: {training[key]}")
+
+
+@app.command()
 def evaluate(
     model: Annotated[Optional[Path], typer.Argument(help="Model (default: the embedded default).")] = None,
     analogies: Annotated[Optional[Path], typer.Option(help="Analogy file (default: gensim's).")] = None,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import FormatError, UsageError
 from .vectors import Vectors
 
 NATIVE_FORMAT = "embedkit-vectors"
@@ -271,8 +271,13 @@ def load_word2vec_binary(path: str | os.PathLike[str], limit: int | None = None)
     return _finish(path, words, matrix)
 
 
-def load_word2vec_text(path: str | os.PathLike[str], header: bool = True) -> Vectors:
-    """Read word2vec text (``COUNT DIM`` header) or, with ``header=False``, GloVe text."""
+def load_word2vec_text(
+    path: str | os.PathLike[str], header: bool = True, limit: int | None = None
+) -> Vectors:
+    """Read word2vec text (``COUNT DIM`` header) or, with ``header=False``, GloVe text.
+
+    ``limit`` reads only the first words.
+    """
     path = Path(path)
     size = path.stat().st_size
     words: list[str] = []
@@ -288,6 +293,8 @@ def load_word2vec_text(path: str | os.PathLike[str], header: bool = True) -> Vec
         line_no = 1 if header else 0
         for raw in stream:
             line_no += 1
+            if limit is not None and len(words) >= limit:
+                break
             if len(words) >= count:
                 if raw.strip():
                     raise FormatError(f"{str(path)!r} holds more rows than the {count} its header announces")
@@ -310,27 +317,48 @@ def load_word2vec_text(path: str | os.PathLike[str], header: bool = True) -> Vec
             except ValueError:
                 raise FormatError(f"{str(path)!r}, line {line_no}: values are not numbers") from None
             words.append(parts[0])
-    if header and len(words) < count:
+    if header and len(words) < count and (limit is None or len(words) < limit):
         raise FormatError(f"{str(path)!r} is truncated: {len(words)} of the {count} announced rows")
     if not words:
         raise FormatError(f"{str(path)!r} holds no vectors")
     return _finish(path, words, np.vstack(rows))
 
 
-def load(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
+def load(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = None) -> Vectors:
     """Load vectors from a native model folder, word2vec binary/text or GloVe text file.
 
-    The format is told from the content, not the file name.
+    The format is told from the content, not the file name. ``mmap=True`` maps a native
+    model's matrix read-only instead of reading it; ``limit`` keeps only the first words.
     """
     path = Path(path)
     if not path.exists():
         raise FormatError(f"model {str(path)!r} does not exist")
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
     if path.is_dir():
-        return load_native(path, mmap=mmap)
+        vectors = load_native(path, mmap=mmap)
+        if limit is not None and limit < len(vectors):
+            counts = None if vectors.counts is None else vectors.counts[:limit]
+            vectors = Vectors(
+                vectors.words[:limit], vectors.vectors[:limit], counts=counts, meta=vectors.meta
+            )
+        return vectors
     try:
         kind = sniff_format(path)
         if kind == "word2vec-binary":
-            return load_word2vec_binary(path)
-        return load_word2vec_text(path, header=kind == "word2vec-text")
+            return load_word2vec_binary(path, limit=limit)
+        return load_word2vec_text(path, header=kind == "word2vec-text", limit=limit)
     except OSError as exc:
         raise FormatError(f"cannot read model {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def describe(path: str | os.PathLike[str]) -> str:
+    """Name of the format of a model file or folder, told from its content."""
+    path = Path(path)
+    if path.is_dir():
+        return "embedkit native"
+    return {
+        "word2vec-binary": "word2vec binary",
+        "word2vec-text": "word2vec text",
+        "text-noheader": "text without header (GloVe)",
+    }[sniff_format(path)]

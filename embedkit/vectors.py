@@ -145,6 +145,29 @@ class Vectors:
         unit = self.unit_vectors
         return float(np.dot(unit[self.index_of(word1)], unit[self.index_of(word2)]))
 
+    # --- interoperability ----------------------------------------------------------
+    def to_gensim(self) -> Any:
+        """A gensim ``KeyedVectors`` with the same words, vectors and counts (needs gensim)."""
+        try:
+            from gensim.models import KeyedVectors
+        except ImportError as exc:  # pragma: no cover - gensim is in the test extra
+            raise UsageError("to_gensim() needs gensim: pip install gensim") from exc
+        kv = KeyedVectors(vector_size=self.dim)
+        kv.add_vectors(self.words, np.asarray(self.vectors))
+        if self.counts is not None:
+            for word, count in zip(self.words, self.counts.tolist()):
+                kv.set_vecattr(word, "count", count)
+        return kv
+
+    @classmethod
+    def from_gensim(cls, kv: Any) -> Vectors:
+        """Vectors from a gensim ``KeyedVectors`` (or a model with a ``.wv``)."""
+        kv = getattr(kv, "wv", kv)
+        counts = None
+        if "count" in getattr(kv, "expandos", {}):
+            counts = np.asarray(kv.expandos["count"], dtype=np.int64)
+        return cls(list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32), counts=counts)
+
     # --- persistence -------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save in embedkit's safe native format (a folder of .npy arrays and JSON)."""

@@ -127,3 +127,29 @@ def test_ctrl_c_stops_training_quickly_and_writes_nothing(lee_path: Path, tmp_pa
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_between_formats_and_info(lee_bin: Path, tmp_path: Path) -> None:
+    original = embedkit.load(lee_bin)
+    for name in ("v.txt", "model", "back.bin"):
+        source = lee_bin if name == "v.txt" else tmp_path / ("v.txt" if name == "model" else "model")
+        result = run_cli("convert", source, tmp_path / name)
+        assert result.returncode == 0, result.stderr
+    back = embedkit.load(tmp_path / "back.bin")
+    assert back.words == original.words
+    np.testing.assert_array_equal(back.vectors, original.vectors)
+    result = run_cli("convert", lee_bin, tmp_path / "top.vec", "--limit", "50")
+    assert result.returncode == 0 and len(embedkit.load(tmp_path / "top.vec")) == 50
+    result = run_cli("info", tmp_path / "v.txt")
+    assert result.returncode == 0, result.stderr
+    assert "word2vec text" in result.stdout and f"words: {len(original):,}" in result.stdout
+
+
+def test_info_shows_training_settings(lee_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["train", str(lee_path), "-o", str(tmp_path / "m"), "--epochs", "1", "--quiet"])
+    result = run_cli("info", tmp_path / "m")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "embedkit native" in result.stdout and "window: 5" in result.stdout and "epoch_loss" in result.stdout
+    )

@@ -63,3 +63,13 @@ def test_constructor_rejects_inconsistent_input() -> None:
         Vectors(["a", "a"], np.zeros((2, 3)))
     with pytest.raises(embedkit.FormatError, match="2 words but 3"):
         Vectors(["a", "b"], np.zeros((3, 3)))
+
+
+def test_gensim_round_trip(lee_model: Vectors) -> None:
+    kv = lee_model.to_gensim()
+    assert kv.index_to_key == lee_model.words
+    np.testing.assert_array_equal(kv.vectors, lee_model.vectors)
+    assert kv.get_vecattr("the", "count") == int(lee_model.counts[0])
+    back = Vectors.from_gensim(kv)
+    assert back.words == lee_model.words and back.counts.tolist() == lee_model.counts.tolist()
+    np.testing.assert_array_equal(back.vectors, lee_model.vectors)
