@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
@@ -97,7 +98,9 @@ def save_vectors(vectors: Vectors, out: Path) -> str:
 
 @app.command()
 def train(
-    corpus: Annotated[Path, typer.Argument(help="Text file, one sentence or document per line.")],
+    corpus: Annotated[
+        Path, typer.Argument(help="Text file (one sentence or document per line), a folder of them, or -.")
+    ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output: .bin, .txt/.vec, or a native model folder.")
     ],
@@ -119,7 +122,8 @@ def train(
     """Train word vectors (skip-gram, or CBOW) on CORPUS and write them to OUT."""
     from .trainer import train as train_vectors
 
-    with _user_errors():
+    with _user_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if not out.parent.is_dir():
             raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
         vectors = train_vectors(
@@ -137,6 +141,8 @@ def train(
             cbow=cbow,
             progress=not quiet,
         )
+        for warning in caught:
+            typer.echo(f"warning: {warning.message}", err=True)
         kind = save_vectors(vectors, out)
         info = vectors.meta["training"]
         typer.echo(

@@ -30,13 +30,30 @@ _COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _BINARY_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
 
 
+def corpus_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files a corpus path stands for: the file itself, or every file in a folder.
+
+    A folder is read recursively in sorted path order, skipping hidden files and folders.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"corpus {str(path)!r} does not exist")
+    if not path.is_dir():
+        return [path]
+    files = sorted(
+        p for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )  # fmt: skip
+    if not files:
+        raise CorpusError(f"corpus folder {str(path)!r} holds no files")
+    return files
+
+
 def open_corpus(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a corpus file for binary reading, decompressing by suffix."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus {str(path)!r} does not exist")
-    if path.is_dir():
-        raise CorpusError(f"corpus {str(path)!r} is a directory, not a text file")
     opener = _COMPRESSED.get(path.suffix.lower())
     try:
         return opener(path, "rb") if opener else open(path, "rb")
@@ -65,13 +82,19 @@ class ReadStats:
 def iter_token_pieces(
     path: str | os.PathLike[str], stats: ReadStats | None = None
 ) -> Iterator[tuple[list[str], bool]]:
-    """Yield ``(tokens, ends_line)`` pieces of the corpus.
+    """Yield ``(tokens, ends_line)`` pieces of the corpus (a file, or every file of a folder).
 
     Most lines come as one piece with ``ends_line=True``. A line longer than
     ``MAX_PIECE_CHARS`` comes as several pieces, all but the last with ``ends_line=False``,
-    so memory stays bounded. Invalid UTF-8 is replaced (and counted in ``stats``).
+    so memory stays bounded. Invalid UTF-8 is replaced (and counted in ``stats``). A file
+    ends its last line even without a final newline.
     """
     stats = stats if stats is not None else ReadStats()
+    for file in corpus_files(path):
+        yield from _iter_file_pieces(file, stats)
+
+
+def _iter_file_pieces(path: Path, stats: ReadStats) -> Iterator[tuple[list[str], bool]]:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""
     first = True

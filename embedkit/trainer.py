@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,6 +252,13 @@ def _train_weights(
     return syn0, losses, int(epoch_pairs.sum())
 
 
+def _spool_stdin(path: Path) -> Path:
+    """Copy standard input to ``path`` (the corpus is read twice), in bounded memory."""
+    with open(path, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    return path
+
+
 def train(
     corpus: str | os.PathLike[str],
     *,
@@ -268,7 +278,8 @@ def train(
     """Train word vectors with negative sampling (skip-gram, or CBOW with ``cbow=True``).
 
     ``corpus`` holds one sentence or document per line, tokens separated by whitespace
-    (``.gz``, ``.bz2`` and ``.xz`` are decompressed on the fly). Returns the input vectors
+    (``.gz``, ``.bz2`` and ``.xz`` are decompressed on the fly); a folder stands for all its
+    files in sorted order, ``"-"`` for standard input. Returns the input vectors
     with the vocabulary, most frequent word first; ``vectors.meta["training"]`` holds the
     settings, the mean loss of each epoch and the timings.
 
@@ -288,17 +299,23 @@ def train(
         seed=seed,
         cbow=cbow,
     )
-    began = time.perf_counter()
-    stats = ReadStats()
-    vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats)
     with tempfile.TemporaryDirectory(prefix="embedkit-") as scratch:
+        if os.fspath(corpus) == "-":
+            corpus = _spool_stdin(Path(scratch) / "stdin.txt")
+        began = time.perf_counter()
+        stats = ReadStats()
+        vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats)
+        if stats.replaced_chars:
+            warnings.warn(
+                f"{stats.replaced_chars:,} invalid UTF-8 sequences in the corpus were replaced by U+FFFD",
+                stacklevel=2,
+            )
         encoded = encode_corpus(corpus, vocab, Path(scratch) / "corpus.int32")
         vocab_seconds = time.perf_counter() - began
         started = time.perf_counter()
         syn0, losses, pairs = _train_weights(encoded, vocab, settings, progress)
         train_seconds = time.perf_counter() - started
         kept_tokens = encoded.n_tokens
-        del encoded
     report = TrainingReport(
         epoch_loss=losses,
         pairs=pairs,

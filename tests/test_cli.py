@@ -153,3 +153,29 @@ def test_info_shows_training_settings(lee_path: Path, tmp_path: Path) -> None:
     assert (
         "embedkit native" in result.stdout and "window: 5" in result.stdout and "epoch_loss" in result.stdout
     )
+
+
+def test_train_reads_stdin_and_warns_once_about_invalid_utf8(lee_path: Path, tmp_path: Path) -> None:
+    text = "caf\udce9 ok ok\n".encode("utf-8", "surrogateescape") + lee_path.read_bytes()
+    import subprocess
+    import sys
+
+    out = tmp_path / "stdin.bin"
+    cmd = [sys.executable, "-m", "embedkit", "train", "-", "-o", str(out), "--epochs", "1", "--quiet"]
+    result = subprocess.run(cmd, input=text, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.decode().splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "invalid UTF-8" in warnings[0]
+    assert len(embedkit.load(out)) > 1000
+
+
+def test_train_on_a_folder(lee_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    lines = lee_path.read_text().splitlines(keepends=True)
+    (folder / "a.txt").write_text("".join(lines[:150]))
+    (folder / "b.txt").write_text("".join(lines[150:]))
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", str(folder), "-o", str(tmp_path / "m"), "--epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert embedkit.load(tmp_path / "m").meta["training"]["raw_tokens"] == len(lee_path.read_text().split())

@@ -94,11 +94,23 @@ def test_bad_corpora_raise_clear_errors(tmp_path: Path, data: bytes, message: st
         build_vocabulary(write(tmp_path, "c.txt", data), min_count=2)
 
 
-def test_missing_and_directory_corpora(tmp_path: Path) -> None:
+def test_missing_corpus_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         build_vocabulary(tmp_path / "nope.txt")
-    with pytest.raises(CorpusError, match="directory"):
-        build_vocabulary(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="holds no files"):
+        build_vocabulary(tmp_path / "empty")
+
+
+def test_folder_corpus_reads_every_file_sorted(tmp_path: Path) -> None:
+    folder = tmp_path / "texts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "b.txt").write_text("beta beta\ngamma")  # no final newline: the line still ends
+    (folder / "a.txt").write_text("alpha\n")
+    (folder / "sub" / "c.txt.gz").write_bytes(gzip.compress(b"delta\n"))
+    (folder / ".hidden").write_text("secret\n")
+    pieces = list(iter_token_pieces(folder))
+    assert pieces == [(["alpha"], True), (["beta", "beta"], True), (["gamma"], True), (["delta"], True)]
 
 
 def test_corrupt_compressed_corpus(tmp_path: Path) -> None:
