@@ -73,3 +73,14 @@ def test_gensim_round_trip(lee_model: Vectors) -> None:
     back = Vectors.from_gensim(kv)
     assert back.words == lee_model.words and back.counts.tolist() == lee_model.counts.tolist()
     np.testing.assert_array_equal(back.vectors, lee_model.vectors)
+
+
+def test_queries_from_eight_threads_match_serial_answers(lee_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = embedkit.train(lee_path, epochs=3, workers=2, progress=False)  # fresh: index built lazily
+    words = model.words[:200]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda w: model.most_similar(w, k=5), words))
+    serial = [model.most_similar(w, k=5) for w in words]
+    assert parallel == serial
