@@ -71,45 +71,6 @@ def test_query_words_are_matched_case_insensitively_when_needed(lee_bin: Path) -
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "message"),
-    [
-        (["similar", "zzyzx", "--model", "{model}"], 1, "'zzyzx' is not in the vocabulary"),
-        (["analogy", "fire", "qwerty", "police", "--model", "{model}"], 1, "'qwerty'"),
-        (["similar", "fire", "--model", "{tmp}/absent.bin"], 1, "does not exist"),
-        (["similar", "fire", "--model", "{tmp}/garbage.bin"], 1, "not a word-vector file"),
-        (["train", "{tmp}/absent.txt", "-o", "{tmp}/o.bin"], 1, "does not exist"),
-        (["train", "{tmp}/empty.txt", "-o", "{tmp}/o.bin"], 1, "empty"),
-        (["train", "{tmp}/binary.txt", "-o", "{tmp}/o.bin"], 1, "binary"),
-        (["train", "{tmp}/rare.txt", "-o", "{tmp}/o.bin"], 1, "lower --min-count"),
-        (["train", "{lee}", "-o", "{tmp}/no/such/dir/o.bin"], 1, "does not exist"),
-        (["train", "{lee}", "-o", "{tmp}/o.bin", "--dim", "0"], 2, "--dim"),
-        (["train", "{lee}", "-o", "{tmp}/o.bin", "--window", "-3"], 2, "--window"),
-        (["train", "{lee}", "-o", "{tmp}/o.bin", "--sample", "2"], 2, "--sample"),
-        (["train", "{lee}", "-o", "{tmp}/o.bin", "--epochs", "many"], 2, "--epochs"),
-        (["train", "{lee}"], 2, "--out"),
-        (["analogy", "a", "b"], 2, "Missing argument"),
-        (["similar", "fire", "-k", "0", "--model", "{model}"], 2, "-k"),
-        (["frobnicate"], 2, "No such command"),
-    ],
-)
-def test_bad_input_one_line_no_traceback(
-    args, code, message, tmp_path: Path, lee_bin: Path, lee_path: Path
-) -> None:
-    (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 40)
-    (tmp_path / "rare.txt").write_text("every word here is unique\n")
-    (tmp_path / "garbage.bin").write_text("this is not\na model\n")
-    args = [a.format(tmp=tmp_path, model=lee_bin, lee=lee_path) for a in args]
-    result = run_cli(*args)
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert message in lines[0]
-    assert not (tmp_path / "o.bin").exists()
-
-
 def test_ctrl_c_stops_training_quickly_and_writes_nothing(lee_path: Path, tmp_path: Path) -> None:
     import signal
     import subprocess
