@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import embedkit
 from embedkit.evaluation import gensim_test_file, spearman
@@ -51,3 +54,21 @@ def test_unknown_words_are_skipped_and_counted(lee_model: embedkit.Vectors, tmp_
     qs.write_text(": tiny\nfire police fire police\nzzz fire police fire\n")
     result = embedkit.evaluate_analogies(lee_model, qs)
     assert result.total == 1 and result.skipped == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_evaluation_readers_never_crash_on_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
+    words = ["a", "b", "c", "d", "e"]
+    vectors = embedkit.Vectors(words, np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+    path = tmp_path / "fuzz.txt"
+    path.write_bytes(b": s\na b c d\n" + data)
+    try:
+        result = embedkit.evaluate_analogies(vectors, path)
+    except embedkit.FormatError:
+        pass
+    else:
+        assert 0 <= result.correct <= result.total
+    path.write_bytes(b"a\tb\t1\nc\td\t2\n" + data)
+    sim = embedkit.evaluate_similarity(vectors, path)
+    assert sim.pairs >= 2
