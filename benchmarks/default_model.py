@@ -21,7 +21,6 @@ from pathlib import Path
 import embedkit
 from embedkit.default import DEFAULT_SETTINGS, default_corpus_path
 from embedkit.evaluation import evaluate_analogies, evaluate_similarity
-from embedkit.trainer import default_workers
 
 CAPITALS = ("capital-common-countries", "capital-world")
 
@@ -75,7 +74,7 @@ def _row(tool: str, seed: int, vectors: embedkit.Vectors, seconds: float) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--workers", type=int, default=DEFAULT_SETTINGS["workers"])
     parser.add_argument("--no-gensim", action="store_true", help="Only train embedkit.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "default_model.md")
     args = parser.parse_args()
@@ -86,8 +85,8 @@ def main() -> None:
         with lzma.open(default_corpus_path()) as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst)
         for seed in args.seeds:
-            settings = {**DEFAULT_SETTINGS, "seed": seed}
-            vectors = embedkit.train(plain, workers=args.workers, progress=False, **settings)
+            settings = {**DEFAULT_SETTINGS, "seed": seed, "workers": args.workers}
+            vectors = embedkit.train(plain, progress=False, **settings)
             rows.append(_row("embedkit", seed, vectors, vectors.meta["training"]["train_seconds"]))
             print(rows[-1], flush=True)
             if not args.no_gensim:
@@ -95,7 +94,7 @@ def main() -> None:
                 rows.append(_row("gensim", seed, vectors, seconds))
                 print(rows[-1], flush=True)
 
-    settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_SETTINGS.items() if k != "seed")
+    settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_SETTINGS.items() if k not in ("seed", "workers"))
     lines = [
         f"Default corpus, skip-gram, {settings}, {args.workers} workers.",
         "",

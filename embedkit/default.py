@@ -25,13 +25,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "dim": 100,
     "window": 10,
     "negative": 5,
-    "sample": 1e-3,
+    "sample": 1e-4,
     "min_count": 5,
     "alpha": 0.025,
     "min_alpha": 0.0001,
-    "epochs": 5,
+    "epochs": 10,
+    "workers": 1,
     "seed": 1,
 }
+"""Settings of the default model. A wide window and strong subsampling of frequent words
+suit a 10M-token corpus of books, speeches and dictionary glosses (measured against other
+choices in ``corpora/README.md``). One worker makes the model bit-for-bit the same on every
+first run (with more threads, lock-free updates make runs differ slightly)."""
 
 
 def default_corpus_path() -> Path:
@@ -81,7 +86,7 @@ def load_default(*, progress: bool = True, **overrides: Any) -> Vectors:
         return load_native(path)
     if progress:
         print(
-            "embedkit: training the default model on first use (a few minutes on 2 cores); "
+            "embedkit: training the default model on first use (about 4 minutes, once); "
             f"it is cached in {path.parent}",
             file=sys.stderr,
         )

@@ -41,5 +41,7 @@ def test_spain_madrid_france_answers_paris_from_the_cli(default_model: embedkit.
 
 def test_default_model_answers_other_capitals_too(default_model: embedkit.Vectors) -> None:
     result = embedkit.evaluate_analogies(default_model, restrict=30_000)
+    # gensim, same corpus and settings: 15-17% capital-common, 11-12% capital-world
     assert result.sections["capital-common-countries"][1] > 100
-    assert result.section_accuracy("capital-common-countries") > 0.2
+    assert result.section_accuracy("capital-common-countries") > 0.15
+    assert result.section_accuracy("capital-world") > 0.08
