@@ -42,12 +42,13 @@ def _evaluate(words: list[str], matrix) -> dict:
     }
 
 
-def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool) -> dict:
+def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool, epochs: int) -> dict:
     """Train once in this process and return the measurements (called in a subprocess)."""
+    settings = {**SETTINGS, "epochs": epochs}
     if tool == "embedkit":
         import embedkit
 
-        vectors = embedkit.train(corpus, workers=workers, seed=seed, progress=False, **SETTINGS)
+        vectors = embedkit.train(corpus, workers=workers, seed=seed, progress=False, **settings)
         info = vectors.meta["training"]
         out = {
             "raw_tokens": info["raw_tokens"],
@@ -59,7 +60,7 @@ def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool) -> 
     else:
         from gensim.models import Word2Vec
 
-        s = SETTINGS
+        s = settings
         model = Word2Vec(
             sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
             min_count=s["min_count"], epochs=s["epochs"], workers=workers, seed=seed,
@@ -79,17 +80,19 @@ def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool) -> 
             "vocab": len(model.wv),
         }
         words, matrix = model.wv.index_to_key, model.wv.vectors
-    out["words_per_second"] = out["raw_tokens"] * SETTINGS["epochs"] / out["train_seconds"]
+    out["words_per_second"] = out["raw_tokens"] * epochs / out["train_seconds"]
     if evaluate:
         out.update(_evaluate(list(words), matrix))
     return out
 
 
-def measure(tool: str, corpus: Path, workers: int, seed: int = 1, evaluate: bool = True) -> dict:
+def measure(
+    tool: str, corpus: Path, workers: int, seed: int = 1, evaluate: bool = True, epochs: int = 0
+) -> dict:
     """Run one training in a fresh subprocess; add its peak RSS in MB."""
     cmd = [
         sys.executable, "-m", "benchmarks.train_speed", "--one", tool, "--corpus", str(corpus),
-        "--workers", str(workers), "--seed", str(seed),
+        "--workers", str(workers), "--seed", str(seed), "--epochs", str(epochs or SETTINGS["epochs"]),
     ]  # fmt: skip
     if not evaluate:
         cmd.append("--no-eval")
@@ -110,12 +113,19 @@ def _median(rows: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def compare(corpus: Path, repeats: int, workers_list: list[int]) -> tuple[list[dict], str]:
-    """Alternate embedkit and gensim runs; return raw rows and a markdown table of medians."""
+def compare(
+    corpus: Path, repeats: int, workers_list: list[int], gensim_workers: list[int]
+) -> tuple[list[dict], str]:
+    """Alternate embedkit and gensim runs; return raw rows and a markdown table of medians.
+
+    gensim runs only with ``gensim_workers`` threads (its rows are the baseline); embedkit
+    runs with every count in ``workers_list`` (its scaling).
+    """
     rows = []
     for workers in workers_list:
         for repeat in range(repeats):
-            for tool in ("embedkit", "gensim"):
+            tools = ("embedkit", "gensim") if workers in gensim_workers else ("embedkit",)
+            for tool in tools:
                 row = measure(tool, corpus, workers, evaluate=repeat == 0)
                 row["repeat"] = repeat
                 rows.append(row)
@@ -126,15 +136,16 @@ def compare(corpus: Path, repeats: int, workers_list: list[int]) -> tuple[list[d
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for workers in workers_list:
-        base = _median(
-            [r for r in rows if r["tool"] == "gensim" and r["workers"] == workers], "words_per_second"
-        )
         for tool in ("embedkit", "gensim"):
             mine = [r for r in rows if r["tool"] == tool and r["workers"] == workers]
+            if not mine:
+                continue
+            baseline = [r for r in rows if r["tool"] == "gensim" and r["workers"] == workers]
             first = next(r for r in mine if "analogy" in r)
             speed = _median(mine, "words_per_second")
+            ratio = f"{speed / _median(baseline, 'words_per_second'):.2f}x" if baseline else "-"
             lines.append(
-                f"| {tool} | {workers} | {speed:,.0f} | {speed / base:.2f}x | {first['analogy']:.1%} "
+                f"| {tool} | {workers} | {speed:,.0f} | {ratio} | {first['analogy']:.1%} "
                 f"| {first['semantic']:.1%} | {first['syntactic']:.1%} | {first['ws353']:.3f} "
                 f"| {first['simlex']:.3f} | {_median(mine, 'peak_rss_mb'):,.0f} "
                 f"| {_median(mine, 'vocab_seconds'):.1f} |"
@@ -165,20 +176,29 @@ def _prefix_file(corpus: Path, tokens: int, times: int, out: Path) -> Path:
     return out
 
 
-def scale(corpus: Path, sizes: list[float], times: int, scratch: Path) -> str:
+def scale(corpus: Path, sizes: list[float], times: int, scratch: Path, epochs: int) -> str:
     """Training time, throughput and peak RSS of embedkit as the corpus grows."""
-    lines = ["| corpus | tokens | train s | words/s | peak RSS MB |", "|---|---|---|---|---|"]
+    lines = [
+        f"embedkit, 2 workers, {epochs} epoch(s), skip-gram dim 100, window 5, negative 5.",
+        "",
+        "| corpus | tokens | vocabulary + encoding s | train s | words/s | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    rss = {}
     files = [(f"{size / 1e6:g}M prefix", _prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"))
              for size in sizes]  # fmt: skip
     files.append((f"whole corpus x {times}", _prefix_file(corpus, 10**12, times, scratch / "times.txt")))
     files.insert(-1, ("whole corpus", corpus))
     for name, path in files:
-        row = measure("embedkit", path, 2, evaluate=False)
+        row = measure("embedkit", path, 2, evaluate=False, epochs=epochs)
         print(json.dumps(row), flush=True)
+        rss[name] = row["peak_rss_mb"]
         lines.append(
-            f"| {name} | {row['raw_tokens']:,} | {row['train_seconds']:.1f} | {row['words_per_second']:,.0f} "
-            f"| {row['peak_rss_mb']:,.0f} |"
+            f"| {name} | {row['raw_tokens']:,} | {row['vocab_seconds']:.1f} | {row['train_seconds']:.1f} "
+            f"| {row['words_per_second']:,.0f} | {row['peak_rss_mb']:,.0f} |"
         )
+    growth = rss[f"whole corpus x {times}"] - rss["whole corpus"]
+    lines += ["", f"Peak RSS growth from the whole corpus to {times} times it: {growth:+,.0f} MB."]
     return "\n".join(lines) + "\n"
 
 
@@ -187,6 +207,10 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 1])
+    parser.add_argument(
+        "--gensim-workers", type=int, nargs="+", default=[2], help="Worker counts gensim runs with."
+    )
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, nargs="*", help="Token counts for the cost curve.")
     parser.add_argument(
@@ -196,7 +220,9 @@ def main() -> None:
     parser.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, str(args.corpus), args.workers[0], args.seed, not args.no_eval)))
+        evaluate = not args.no_eval
+        result = run_one(args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs)
+        print(json.dumps(result))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d")
@@ -204,10 +230,10 @@ def main() -> None:
         import tempfile
 
         with tempfile.TemporaryDirectory(dir=args.corpus.parent) as scratch:
-            table = scale(args.corpus, args.scale, args.times, Path(scratch))
+            table = scale(args.corpus, args.scale, args.times, Path(scratch), args.epochs)
         (RESULTS / f"train_scale-{stamp}.md").write_text(table)
     else:
-        rows, table = compare(args.corpus, args.repeats, args.workers)
+        rows, table = compare(args.corpus, args.repeats, args.workers, args.gensim_workers)
         (RESULTS / f"train_speed-{stamp}.json").write_text(json.dumps(rows, indent=1))
         (RESULTS / f"train_speed-{stamp}.md").write_text(table)
     print(table)
