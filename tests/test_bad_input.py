@@ -89,3 +89,9 @@ def test_bad_input_one_line_no_traceback(
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0], lines[0]
     assert not (tmp_path / "o.bin").exists()
+
+
+def test_debug_flag_shows_the_traceback(model: Path) -> None:
+    result = run_cli("--debug", "similar", "zzyzx", "--model", model)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "UnknownWordError" in result.stderr
