@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, UsageError
 from .evaluation import evaluate_analogies, evaluate_similarity
 from .formats import load
+from .index import get_threads, set_threads
 from .trainer import train
 from .vectors import Vectors
 
@@ -26,6 +27,8 @@ __all__ = [
     "__version__",
     "evaluate_analogies",
     "evaluate_similarity",
+    "get_threads",
     "load",
+    "set_threads",
     "train",
 ]

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import EmbedkitError, UnknownWordError
+from .errors import EmbedkitError, FormatError, UnknownWordError, UsageError
 from .vectors import Vectors
 
 app = typer.Typer(
@@ -153,19 +153,150 @@ def train(
         )
 
 
+IndexName = Annotated[
+    str,
+    typer.Option("--index", help="Search index: exact, hnsw, ivf, or auto (exact below 200k words)."),
+]
+HnswM = Annotated[Optional[int], typer.Option("--hnsw-m", min=2, max=256, help="HNSW links per word (32).")]
+EfConstruction = Annotated[
+    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (80).")
+]
+EfSearch = Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (128).")]
+Nlist = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells (about 4 sqrt(words)).")]
+Nprobe = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells scanned per query (64).")]
+Restrict = Annotated[
+    Optional[int], typer.Option("--restrict", min=1, help="Search only the N most frequent words.")
+]
+
+
+def _with_index(
+    vectors: Vectors,
+    index: str,
+    hnsw_m: int | None,
+    ef_construction: int | None,
+    ef_search: int | None,
+    nlist: int | None,
+    nprobe: int | None,
+) -> Vectors:
+    return vectors.use_index(
+        index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search, nlist=nlist, nprobe=nprobe
+    )
+
+
+def _check_index_name(index: str) -> None:
+    """Reject a bad ``--index`` before any model is loaded."""
+    from .index import IndexConfig
+
+    IndexConfig(kind=index)
+
+
 @app.command()
 def analogy(
-    a: Annotated[str, typer.Argument(help="First word, e.g. spain.")],
-    b: Annotated[str, typer.Argument(help="Its counterpart, e.g. madrid.")],
-    c: Annotated[str, typer.Argument(help="Word to complete, e.g. france.")],
+    a: Annotated[Optional[str], typer.Argument(help="First word, e.g. spain.")] = None,
+    b: Annotated[Optional[str], typer.Argument(help="Its counterpart, e.g. madrid.")] = None,
+    c: Annotated[Optional[str], typer.Argument(help="Word to complete, e.g. france.")] = None,
     model: ModelOption = None,
     k: TopK = 10,
+    method: Annotated[
+        str, typer.Option(help="add: 3CosAdd (cosine with B - A + C); mul: 3CosMul (Levy and Goldberg).")
+    ] = "add",
+    batch: Annotated[
+        Optional[Path],
+        typer.Option(help="File of queries 'A B C' (one a line; - for stdin): one answer line each."),
+    ] = None,
+    index: IndexName = "auto",
+    hnsw_m: HnswM = None,
+    ef_construction: EfConstruction = None,
+    ef_search: EfSearch = None,
+    nlist: Nlist = None,
+    nprobe: Nprobe = None,
+    restrict: Restrict = None,
 ) -> None:
-    """Words that are to C as B is to A (B - A + C), best first, with cosines."""
+    """Words that are to C as B is to A (B - A + C), best first, with cosines; or a --batch of them."""
     with _user_errors():
-        vectors = _load_model(model)
-        words = [_resolve(vectors, w) for w in (a, b, c)]
-        _print_ranked(vectors.analogy(*words, k=k))
+        _check_index_name(index)
+        if method not in ("add", "mul"):
+            raise UsageError(f"unknown --method {method!r}: choose add (3CosAdd) or mul (3CosMul)")
+        given = [w for w in (a, b, c) if w is not None]
+        if batch is not None and given:
+            raise UsageError("give either the words A B C or --batch FILE, not both")
+        if batch is None and len(given) < 3:
+            missing = "ABC"[len(given)]
+            raise UsageError(f"Missing argument '{missing}' (give A B C, or --batch FILE)")
+        if batch is not None and str(batch) != "-" and not batch.is_file():
+            raise FormatError(f"batch file {str(batch)!r} does not exist")
+        vectors = _with_index(_load_model(model), index, hnsw_m, ef_construction, ef_search, nlist, nprobe)
+        if batch is None:
+            words = [_resolve(vectors, w) for w in given]
+            _print_ranked(vectors.analogy(*words, k=k, method=method, restrict_vocab=restrict))
+            return
+        _answer_batch(vectors, batch, k, method, restrict)
+
+
+def _batch_lines(batch: Path) -> Iterator[str]:
+    """Query lines of a batch file or stdin (blank lines and # or : comment lines skipped)."""
+    if str(batch) == "-":
+        stream = sys.stdin.buffer
+        for raw in stream:
+            yield raw.decode("utf-8", errors="replace")
+        return
+    try:
+        with open(batch, "rb") as handle:
+            for raw in handle:
+                yield raw.decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise FormatError(f"cannot read batch file {str(batch)!r}: {exc.strerror or exc}") from exc
+
+
+BATCH_CHUNK = 8192
+
+
+def _answer_batch(vectors: Vectors, batch: Path, k: int, method: str, restrict: int | None) -> None:
+    """One output line per query: the query, a tab, then answers 'word score' separated by tabs."""
+    counts = {"queries": 0, "unknown": 0, "malformed": 0}
+
+    def flush(pending: list[tuple[str, list[str] | None, str]]) -> None:
+        triples = [words for _, words, _ in pending if words is not None]
+        answers = iter(
+            vectors.analogy_batch(triples, k, method=method, restrict_vocab=restrict, on_unknown="none")
+        )
+        out = []
+        for query, words, problem in pending:
+            if words is None:
+                out.append(f"{query}\terror: {problem}")
+                continue
+            answer = next(answers)
+            if answer is None:
+                unknown = next(w for w in words if w not in vectors)
+                counts["unknown"] += 1
+                out.append(f"{query}\terror: {UnknownWordError(unknown)}")
+            else:
+                out.append("\t".join([query, *(f"{w} {s:.4f}" for w, s in answer)]))
+        typer.echo("\n".join(out))
+
+    pending: list[tuple[str, list[str] | None, str]] = []
+    for line in _batch_lines(batch):
+        parts = line.split()
+        if not parts or parts[0].startswith(("#", ":")):
+            continue
+        counts["queries"] += 1
+        query = " ".join(parts[:3])
+        if len(parts) not in (3, 4):
+            counts["malformed"] += 1
+            pending.append((" ".join(parts), None, f"expected 3 words (A B C), got {len(parts)}"))
+        else:
+            resolved = [w if w in vectors or w.lower() not in vectors else w.lower() for w in parts[:3]]
+            pending.append((query, resolved, ""))
+        if len(pending) >= BATCH_CHUNK:
+            flush(pending)
+            pending = []
+    if pending:
+        flush(pending)
+    failed = counts["unknown"] + counts["malformed"]
+    summary = f"answered {counts['queries'] - failed:,} of {counts['queries']:,} queries"
+    if failed:
+        summary += f" ({counts['unknown']:,} with unknown words, {counts['malformed']:,} malformed)"
+    typer.echo(summary, err=True)
 
 
 @app.command()
@@ -173,11 +304,30 @@ def similar(
     word: Annotated[str, typer.Argument(help="Query word.")],
     model: ModelOption = None,
     k: TopK = 10,
+    index: IndexName = "auto",
+    hnsw_m: HnswM = None,
+    ef_construction: EfConstruction = None,
+    ef_search: EfSearch = None,
+    nlist: Nlist = None,
+    nprobe: Nprobe = None,
+    restrict: Restrict = None,
 ) -> None:
     """Nearest neighbours of WORD by cosine similarity."""
     with _user_errors():
+        _check_index_name(index)
+        vectors = _with_index(_load_model(model), index, hnsw_m, ef_construction, ef_search, nlist, nprobe)
+        _print_ranked(vectors.most_similar(_resolve(vectors, word), k=k, restrict_vocab=restrict))
+
+
+@app.command("doesnt-match")
+def doesnt_match(
+    words: Annotated[list[str], typer.Argument(help="Two or more words, e.g. breakfast lunch dinner car.")],
+    model: ModelOption = None,
+) -> None:
+    """The word that goes least with the others (furthest from their mean)."""
+    with _user_errors():
         vectors = _load_model(model)
-        _print_ranked(vectors.most_similar(_resolve(vectors, word), k=k))
+        typer.echo(vectors.doesnt_match([_resolve(vectors, w) for w in words]))
 
 
 @app.command()

@@ -3,7 +3,9 @@
 :class:`Vectors` is deliberately slim (like gensim's ``KeyedVectors``): it holds no
 trainer state, only the vocabulary (most frequent word first), a float32 matrix with one
 row per word, optional corpus counts and JSON-serialisable metadata. Similarity queries
-run on a FAISS index over the unit-normalised rows, built on first use.
+run on a FAISS index over the unit-normalised rows (exact, HNSW or IVF, see
+:mod:`embedkit.index`), built on first use; batched queries answer thousands of questions
+with one FAISS search.
 
 >>> import numpy as np
 >>> v = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
@@ -16,16 +18,30 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import FormatError, UnknownWordError, UsageError
-from .index import ExactIndex, normalize_rows
+from .index import (
+    EXACT_MAX,
+    ApproximateIndex,
+    ExactIndex,
+    IndexConfig,
+    build_params,
+    load_or_build,
+    normalize_rows,
+)
 
 
 class Vectors:
-    """Word vectors with exact cosine queries (``most_similar``, ``analogy``, ``similarity``)."""
+    """Word vectors with cosine queries (``most_similar``, ``analogy``, ``doesnt_match``, batches).
+
+    ``index`` picks the search index (``auto``, ``exact``, ``hnsw``, ``ivf`` or an
+    :class:`~embedkit.index.IndexConfig`); see :meth:`use_index`.
+    """
 
     def __init__(
         self,
@@ -34,6 +50,7 @@ class Vectors:
         *,
         counts: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
+        index: str | IndexConfig = "auto",
     ) -> None:
         matrix = np.asanyarray(vectors)
         if matrix.ndim != 2:
@@ -51,9 +68,17 @@ class Vectors:
             seen: set[str] = set()
             duplicate = next(w for w in self.words if w in seen or seen.add(w))
             raise FormatError(f"duplicate word {duplicate!r} in the vocabulary")
+        self._config = index if isinstance(index, IndexConfig) else IndexConfig(kind=index)
+        #: Where the vectors were loaded from (set by :func:`embedkit.load`); approximate
+        #: indexes of a native model folder are saved in it.
+        self.source: Path | None = None
+        self._cache_index = True
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._unit: np.ndarray | None = None
         self._exact: ExactIndex | None = None
+        self._prefixes: dict[int, ExactIndex] = {}
+        self._approx: dict[tuple[str, str], ApproximateIndex] = {}
 
     # --- container protocol -------------------------------------------------------
     def __len__(self) -> int:
@@ -83,6 +108,44 @@ class Vectors:
         except (KeyError, TypeError):
             raise UnknownWordError(str(word)) from None
 
+    # --- index choice -------------------------------------------------------------
+    @property
+    def index_config(self) -> IndexConfig:
+        """The index queries use unless told otherwise, and its parameters."""
+        return self._config
+
+    def use_index(
+        self,
+        kind: str = "auto",
+        *,
+        M: int | None = None,
+        ef_construction: int | None = None,
+        ef_search: int | None = None,
+        nlist: int | None = None,
+        nprobe: int | None = None,
+        cache: bool | None = None,
+    ) -> Vectors:
+        """Choose the index queries use: ``auto``, ``exact``, ``hnsw`` or ``ivf``, and its parameters.
+
+        Unset parameters keep their current value. ``cache=False`` never reads or writes a
+        saved approximate index. Returns ``self``, so ``load(p).use_index("hnsw")`` chains.
+        """
+        given = {"M": M, "ef_construction": ef_construction, "ef_search": ef_search}
+        given.update(nlist=nlist, nprobe=nprobe)
+        changes = {name: value for name, value in given.items() if value is not None}
+        self._config = replace(self._config, kind=kind, **changes)
+        if cache is not None:
+            self._cache_index = bool(cache)
+        return self
+
+    def index_kind(self, index: str | None = None) -> str:
+        """The concrete index (exact, hnsw or ivf) a query with ``index=`` would search."""
+        return self._config.with_kind(index).resolve(len(self))
+
+    def build_index(self, index: str | None = None) -> None:
+        """Build (or load the saved) index now instead of on the first query."""
+        self._searcher(index, None)
+
     # --- query machinery ----------------------------------------------------------
     @property
     def unit_vectors(self) -> np.ndarray:
@@ -101,44 +164,296 @@ class Vectors:
                     self._exact = ExactIndex(unit)
         return self._exact
 
-    def _direction(self, positive: Sequence[str], negative: Sequence[str]) -> tuple[np.ndarray, set[int]]:
-        """Unit mean of the positive minus negative unit vectors (gensim's convention)."""
-        rows = [self.index_of(w) for w in positive]
-        neg_rows = [self.index_of(w) for w in negative]
-        if not rows and not neg_rows:
-            raise UsageError("a query needs at least one word")
-        unit = self.unit_vectors
-        query = unit[rows].sum(axis=0) - unit[neg_rows].sum(axis=0)
-        norm = np.linalg.norm(query)
-        if norm > 0:
-            query = query / norm
-        return query.astype(np.float32), set(rows) | set(neg_rows)
+    def _prefix_index(self, limit: int) -> ExactIndex:
+        """An exact index over the ``limit`` most frequent words (the last two are kept)."""
+        found = self._prefixes.get(limit)
+        if found is None:
+            unit = self.unit_vectors
+            with self._lock:
+                found = self._prefixes.get(limit)
+                if found is None:
+                    found = ExactIndex(unit[:limit])
+                    if len(self._prefixes) >= 2:
+                        self._prefixes.pop(next(iter(self._prefixes)))
+                    self._prefixes[limit] = found
+        return found
 
+    def _approximate_index(self, kind: str, config: IndexConfig) -> ApproximateIndex:
+        key = (kind, build_params(kind, config, len(self)))
+        found = self._approx.get(key)
+        if found is None:
+            unit = self.unit_vectors
+            with self._build_lock:
+                found = self._approx.get(key)
+                if found is None:
+                    found = load_or_build(
+                        unit, kind, config, words=self.words, vectors=self.vectors,
+                        source=self.source, cache=self._cache_index,
+                    )  # fmt: skip
+                    self._approx[key] = found
+        return found
+
+    def _searcher(
+        self, index: str | None, restrict_vocab: int | None
+    ) -> tuple[ExactIndex, int | None, IndexConfig]:
+        """The index to search, the row limit to pass it, and the search parameters."""
+        config = self._config.with_kind(index)
+        size = len(self)
+        limit = None
+        if restrict_vocab is not None:
+            if not isinstance(restrict_vocab, int) or isinstance(restrict_vocab, bool) or restrict_vocab < 1:
+                raise UsageError(f"restrict_vocab must be a whole number >= 1, got {restrict_vocab!r}")
+            if restrict_vocab < size:
+                limit = restrict_vocab
+        kind = config.resolve(size)
+        if limit is not None and (kind == "exact" or limit <= EXACT_MAX):
+            return self._prefix_index(limit), None, replace(config, kind="exact")
+        if kind == "exact":
+            return self._index(), None, config
+        return self._approximate_index(kind, config), limit, config
+
+    def _rows_or_none(self, words: Sequence[str], on_unknown: str) -> list[int] | None:
+        rows = []
+        for word in words:
+            row = self._index_of.get(word) if isinstance(word, str) else None
+            if row is None:
+                if on_unknown == "raise":
+                    raise UnknownWordError(str(word))
+                return None
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def _padded(lists: Sequence[Sequence[int]]) -> np.ndarray:
+        width = max((len(x) for x in lists), default=0)
+        out = np.full((len(lists), width), -1, dtype=np.int64)
+        for row, ids in enumerate(lists):
+            out[row, : len(ids)] = ids
+        return out
+
+    def _sum_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Sum of the unit vectors of each row's ids (-1 entries are padding)."""
+        unit = self.unit_vectors
+        total = np.zeros((ids.shape[0], self.dim), dtype=np.float32)
+        for col in range(ids.shape[1]):
+            present = ids[:, col] >= 0
+            if present.all():
+                total += unit[ids[:, col]]
+            elif present.any():
+                total[present] += unit[ids[present, col]]
+        return total
+
+    def _directions(self, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit directions Σpositive − Σnegative and their norms before scaling."""
+        query = self._sum_rows(pos) - self._sum_rows(neg)
+        norms = np.linalg.norm(query, axis=1)
+        scale = np.where(norms > 0, norms, 1.0).astype(np.float32)
+        return np.ascontiguousarray(query / scale[:, None], dtype=np.float32), norms
+
+    def _search_excluding(
+        self, queries: np.ndarray, exclude: np.ndarray, k: int, index: str | None, restrict: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One FAISS search for all queries; each row's ``exclude`` ids are dropped (-1: padding)."""
+        searcher, limit, config = self._searcher(index, restrict)
+        rows = limit if limit is not None else searcher.size
+        want = min(k + exclude.shape[1], rows)
+        if want <= 0 or queries.shape[0] == 0:
+            empty = np.zeros((queries.shape[0], 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        scores, ids = searcher.search_arrays(queries, want, config, limit)
+        bad = ids < 0
+        if exclude.shape[1]:
+            bad |= (ids[:, :, None] == exclude[:, None, :]).any(axis=2)
+        order = np.argsort(bad, axis=1, kind="stable")[:, :k]
+        ids = np.take_along_axis(ids, order, axis=1)
+        scores = np.take_along_axis(scores, order, axis=1)
+        ids[np.take_along_axis(bad, order, axis=1)] = -1
+        return scores, ids
+
+    def _answers(self, scores: np.ndarray, ids: np.ndarray) -> list[list[tuple[str, float]]]:
+        words = self.words
+        return [
+            [(words[i], s) for i, s in zip(row_ids, row_scores) if i >= 0]
+            for row_ids, row_scores in zip(ids.tolist(), scores.tolist())
+        ]
+
+    @staticmethod
+    def _check_k(k: int) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise UsageError(f"k must be at least 1, got {k!r}")
+
+    @staticmethod
+    def _check_on_unknown(on_unknown: str) -> None:
+        if on_unknown not in ("raise", "none"):
+            raise UsageError(f"on_unknown must be 'raise' or 'none', got {on_unknown!r}")
+
+    # --- queries ------------------------------------------------------------------
     def most_similar(
-        self, positive: str | Sequence[str], negative: Sequence[str] = (), k: int = 10
+        self,
+        positive: str | Sequence[str],
+        negative: Sequence[str] = (),
+        k: int = 10,
+        *,
+        restrict_vocab: int | None = None,
+        index: str | None = None,
     ) -> list[tuple[str, float]]:
         """The ``k`` words closest in cosine to the mean of ``positive`` minus ``negative``.
 
         Query words are excluded. ``v.most_similar("paris", k=3)`` gives the three nearest
         words of *paris* with their cosines, as gensim's ``most_similar`` does.
+        ``restrict_vocab=N`` searches only the N most frequent words; ``index`` overrides
+        the index chosen with :meth:`use_index` for this query.
         """
-        if isinstance(positive, str):
-            positive = [positive]
-        if isinstance(negative, str):
-            negative = [negative]
-        if k < 1:
-            raise UsageError(f"k must be at least 1, got {k}")
-        query, exclude = self._direction(list(positive), list(negative))
-        hits = self._index().search(query, k, [exclude])[0]
-        return [(self.words[i], score) for i, score in hits]
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
+        self._check_k(k)
+        pos = [self.index_of(w) for w in positive]
+        neg = [self.index_of(w) for w in negative]
+        if not pos and not neg:
+            raise UsageError("a query needs at least one word")
+        query, _ = self._directions(self._padded([pos]), self._padded([neg]))
+        scores, ids = self._search_excluding(query, self._padded([pos + neg]), k, index, restrict_vocab)
+        return self._answers(scores, ids)[0]
 
-    def analogy(self, a: str, b: str, c: str, k: int = 10) -> list[tuple[str, float]]:
-        """Words ``x`` with ``x`` to ``c`` as ``b`` is to ``a`` (3CosAdd: b − a + c).
+    def most_similar_batch(
+        self,
+        queries: Sequence[str | Sequence[str]],
+        k: int = 10,
+        *,
+        restrict_vocab: int | None = None,
+        index: str | None = None,
+        on_unknown: str = "raise",
+    ) -> list[list[tuple[str, float]] | None]:
+        """``most_similar`` for many queries (each a word or a list of positive words) in one search.
 
-        ``v.analogy("spain", "madrid", "france")`` asks for France's *madrid*; the three
-        query words are never answered.
+        Answers equal those of single ``most_similar`` calls. ``on_unknown="none"`` answers
+        ``None`` for a query with an unknown word instead of raising :class:`UnknownWordError`.
         """
-        return self.most_similar([b, c], [a], k=k)
+        self._check_k(k)
+        self._check_on_unknown(on_unknown)
+        rows: list[list[int] | None] = []
+        for number, query in enumerate(queries, start=1):
+            words = [query] if isinstance(query, str) else list(query)
+            if not words:
+                raise UsageError(f"query {number} of the batch has no word")
+            rows.append(self._rows_or_none(words, on_unknown))
+        valid = [r for r in rows if r is not None]
+        pos = self._padded(valid)
+        query, _ = self._directions(pos, self._padded([[] for _ in valid]))
+        scores, ids = self._search_excluding(query, pos, k, index, restrict_vocab)
+        return self._scatter(rows, self._answers(scores, ids))
+
+    @staticmethod
+    def _scatter(rows: list[Any], answers: list[Any]) -> list[Any]:
+        """Answers back in query order, ``None`` where a query had an unknown word."""
+        found = iter(answers)
+        return [None if r is None else next(found) for r in rows]
+
+    def analogy(
+        self,
+        a: str,
+        b: str,
+        c: str,
+        k: int = 10,
+        method: str = "add",
+        *,
+        restrict_vocab: int | None = None,
+        index: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """Words ``x`` with ``x`` to ``c`` as ``b`` is to ``a``, best first.
+
+        ``method="add"`` (3CosAdd: cosine with b − a + c, as gensim's ``most_similar``);
+        ``method="mul"`` (3CosMul of Levy and Goldberg 2014, as gensim's
+        ``most_similar_cosmul``, whose scores are returned). ``v.analogy("spain", "madrid",
+        "france")`` asks for France's *madrid*; the three query words are never answered.
+        """
+        return self.analogy_batch(
+            [(a, b, c)], k, method=method, restrict_vocab=restrict_vocab, index=index
+        )[0]  # type: ignore[return-value]
+
+    def analogy_batch(
+        self,
+        triples: Sequence[Sequence[str]],
+        k: int = 10,
+        *,
+        method: str = "add",
+        restrict_vocab: int | None = None,
+        index: str | None = None,
+        on_unknown: str = "raise",
+    ) -> list[list[tuple[str, float]] | None]:
+        """``analogy`` for many ``(a, b, c)`` triples at once, vectorised, equal to single calls.
+
+        ``on_unknown="none"`` answers ``None`` for a triple with an unknown word instead of
+        raising :class:`UnknownWordError`.
+        """
+        self._check_k(k)
+        self._check_on_unknown(on_unknown)
+        if method not in ("add", "mul"):
+            raise UsageError(f"unknown analogy method {method!r}: choose 'add' (3CosAdd) or 'mul' (3CosMul)")
+        rows: list[list[int] | None] = []
+        for number, triple in enumerate(triples, start=1):
+            if isinstance(triple, str) or len(triple) != 3:
+                raise UsageError(f"query {number} of the batch is not an (a, b, c) triple: {triple!r}")
+            rows.append(self._rows_or_none(triple, on_unknown))
+        ids = np.array([r for r in rows if r is not None], dtype=np.int64).reshape(-1, 3)
+        pos, neg = ids[:, [1, 2]], ids[:, [0]]
+        if method == "add":
+            query, _ = self._directions(pos, neg)
+            scores, found = self._search_excluding(query, ids, k, index, restrict_vocab)
+        else:
+            scores, found = self._cosmul(pos, neg, k, index, restrict_vocab)
+        return self._scatter(rows, self._answers(scores, found))
+
+    def most_similar_cosmul(
+        self,
+        positive: str | Sequence[str],
+        negative: Sequence[str] = (),
+        k: int = 10,
+        *,
+        restrict_vocab: int | None = None,
+        index: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """Multiplicative combination (3CosMul): words maximising Π(1+cos(x,p))/2 / (Π(1+cos(x,n))/2 + 1e-6).
+
+        As gensim's ``most_similar_cosmul`` (its scores, query words excluded), but the
+        candidates come from the index and are re-ranked exactly.
+        """
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
+        self._check_k(k)
+        if not positive:
+            raise UsageError("most_similar_cosmul needs at least one positive word")
+        pos = np.array([[self.index_of(w) for w in positive]], dtype=np.int64)
+        neg = np.array([[self.index_of(w) for w in negative]], dtype=np.int64).reshape(1, -1)
+        scores, ids = self._cosmul(pos, neg, k, index, restrict_vocab)
+        return self._answers(scores, ids)[0]
+
+    def _cosmul(
+        self, pos: np.ndarray, neg: np.ndarray, k: int, index: str | None, restrict: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """3CosMul, re-ranked exactly over candidates from the index (see :mod:`embedkit.cosmul`)."""
+        from .cosmul import cosmul_search
+
+        searcher, limit, config = self._searcher(index, restrict)
+        return cosmul_search(self.unit_vectors, searcher, limit, config, pos, neg, k)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of all the words (as gensim's ``doesnt_match``).
+
+        Unlike gensim, an unknown word raises :class:`UnknownWordError` instead of being ignored.
+        """
+        if isinstance(words, str):
+            raise UsageError("doesnt_match takes a list of words, not one string")
+        words = list(words)
+        if not words:
+            raise UsageError("doesnt_match needs at least one word")
+        unit = self.unit_vectors[[self.index_of(w) for w in words]]
+        mean = unit.mean(axis=0)
+        norm = np.linalg.norm(mean)
+        if norm > 0:
+            mean = mean / norm
+        dists = (unit @ mean.astype(np.float32)).tolist()
+        return min(zip(dists, words))[1]
 
     def similarity(self, word1: str, word2: str) -> float:
         """Cosine similarity of two words."""
