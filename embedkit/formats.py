@@ -342,14 +342,18 @@ def load(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = N
             vectors = Vectors(
                 vectors.words[:limit], vectors.vectors[:limit], counts=counts, meta=vectors.meta
             )
+        vectors.source = path
         return vectors
     try:
         kind = sniff_format(path)
         if kind == "word2vec-binary":
-            return load_word2vec_binary(path, limit=limit)
-        return load_word2vec_text(path, header=kind == "word2vec-text", limit=limit)
+            vectors = load_word2vec_binary(path, limit=limit)
+        else:
+            vectors = load_word2vec_text(path, header=kind == "word2vec-text", limit=limit)
     except OSError as exc:
         raise FormatError(f"cannot read model {str(path)!r}: {exc.strerror or exc}") from exc
+    vectors.source = path  # where a saved approximate index may be kept (see embedkit.index)
+    return vectors
 
 
 def describe(path: str | os.PathLike[str]) -> str:
