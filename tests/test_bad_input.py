@@ -75,6 +75,15 @@ def bad_files(tmp: Path) -> None:
         (["info", "{tmp}/garbage.bin"], 1, "not a word-vector file"),
         (["convert", "{tmp}/absent.bin", "{tmp}/o.bin"], 1, "does not exist"),
         (["evaluate", "{model}", "--analogies", "{tmp}/absent.txt"], 1, "cannot read"),
+        (["similar", "fire", "--model", "{model}", "--index", "annoy"], 2, "unknown index 'annoy'"),
+        (["analogy", "a", "b", "c", "--index", "lsh"], 2, "unknown index 'lsh'"),
+        (["similar", "fire", "--model", "{model}", "--ef-search", "0"], 2, "--ef-search"),
+        (["similar", "fire", "--model", "{model}", "--hnsw-m", "1"], 2, "--hnsw-m"),
+        (["similar", "fire", "--model", "{model}", "--nprobe", "-1"], 2, "--nprobe"),
+        (["similar", "fire", "--model", "{model}", "--restrict", "0"], 2, "--restrict"),
+        (["analogy", "a", "b", "c", "--method", "div"], 2, "unknown --method 'div'"),
+        (["analogy", "a", "b", "c", "--batch", "{tmp}/blank.txt"], 2, "not both"),
+        (["analogy", "--batch", "{tmp}/absent.txt", "--model", "{model}"], 1, "does not exist"),
     ],
 )
 def test_bad_input_one_line_no_traceback(
