@@ -398,8 +398,13 @@ def evaluate(
             )
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> str:
+    return f"warning: {message}\n"
+
+
 def run() -> None:
     """Console-script entry point: usage errors become one line and exit code 2."""
+    warnings.formatwarning = _one_line_warning  # e.g. duplicate words in a model file
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:

@@ -13,8 +13,11 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +29,10 @@ from .vectors import Vectors
 NATIVE_FORMAT = "embedkit-vectors"
 NATIVE_VERSION = 1
 MAX_WORD_BYTES = 100_000
+UNICODE_ERRORS = ("strict", "replace", "ignore")
 _SNIFF_BYTES = 1 << 16
+_BLOCK_BYTES = 1 << 25  # word2vec files are written in blocks of about this size
+_WHITESPACE = re.compile(r"\s")
 
 
 # --- atomic output ------------------------------------------------------------------
@@ -138,26 +144,53 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
 
 # --- word2vec text and binary -------------------------------------------------------
 def _check_writable_words(vectors: Vectors) -> None:
-    for word in vectors.words:
-        if not word or any(ch.isspace() for ch in word):
+    words = vectors.words
+    if all(words) and not _WHITESPACE.search("".join(words)):
+        return
+    for word in words:
+        if not word or _WHITESPACE.search(word):
             raise FormatError(f"word {word!r} cannot be stored in word2vec format (empty or has whitespace)")
 
 
+def _binary_blocks(vectors: Vectors) -> Iterator[memoryview]:
+    """word2vec binary rows in blocks of about ``_BLOCK_BYTES``, laid out by a kernel."""
+    from .kernels import assemble_word2vec_binary
+
+    matrix, words = vectors.vectors, vectors.words
+    row_bytes = 4 * vectors.dim
+    step = max(1, _BLOCK_BYTES // (row_bytes + 16))
+    buffer = np.empty(0, dtype=np.uint8)
+    for start in range(0, len(words), step):
+        block = np.ascontiguousarray(matrix[start : start + step], dtype="<f4")
+        rows = block.view(np.uint8).reshape(block.shape[0], row_bytes)
+        blob = np.frombuffer("\n".join(words[start : start + step]).encode("utf-8"), dtype=np.uint8)
+        ends = np.append(np.flatnonzero(blob == 10), blob.shape[0])
+        need = blob.shape[0] + 1 + rows.size
+        if buffer.shape[0] < need:
+            buffer = np.empty(int(need * 1.25), dtype=np.uint8)
+        used = assemble_word2vec_binary(blob, ends, rows, buffer)
+        yield memoryview(buffer[:used])
+
+
 def save_word2vec(vectors: Vectors, path: str | os.PathLike[str], binary: bool = True) -> None:
-    """Write word2vec binary or text exactly as gensim's ``save_word2vec_format`` does."""
+    """Write word2vec binary or text exactly as gensim's ``save_word2vec_format`` does.
+
+    Binary rows are laid out by a compiled kernel in blocks of bounded size; text values
+    are formatted as gensim formats them (``str`` of each float32), so the bytes match.
+    """
     _check_writable_words(vectors)
-    matrix = np.asarray(vectors.vectors, dtype="<f4")
     with atomic_file(path) as tmp, open(tmp, "wb") as out:
         out.write(f"{len(vectors)} {vectors.dim}\n".encode())
+        if binary:
+            for chunk in _binary_blocks(vectors):
+                out.write(chunk)
+            return
+        matrix, words = vectors.vectors, vectors.words
         step = 4096
-        for start in range(0, len(vectors), step):
-            rows = matrix[start : start + step]
-            words = vectors.words[start : start + step]
-            if binary:
-                out.write(b"".join(w.encode("utf-8") + b" " + r.tobytes() for w, r in zip(words, rows)))
-            else:
-                lines = (f"{w} {' '.join(str(x) for x in r)}\n" for w, r in zip(words, rows))
-                out.write("".join(lines).encode("utf-8"))
+        for start in range(0, len(words), step):
+            rows = np.asarray(matrix[start : start + step], dtype=np.float32)
+            lines = (f"{w} {' '.join(map(str, r))}\n" for w, r in zip(words[start : start + step], rows))
+            out.write("".join(lines).encode("utf-8"))
 
 
 def _parse_header(first_line: bytes) -> tuple[int, int] | None:
@@ -213,29 +246,69 @@ def _check_sizes(path: Path, count: int, dim: int, available: int, min_row: int)
         )
 
 
+def _check_unicode_errors(unicode_errors: str) -> None:
+    if unicode_errors not in UNICODE_ERRORS:
+        raise UsageError(f"unicode_errors must be one of {', '.join(UNICODE_ERRORS)}, got {unicode_errors!r}")
+
+
+def _non_finite(path: Path, words: list[str], row: int) -> FormatError:
+    return FormatError(f"{str(path)!r}: vector of {words[row]!r} (row {row + 1}) holds NaN or infinity")
+
+
+def _vectors(path: Path, words: list[str], matrix: np.ndarray) -> Vectors:
+    """``Vectors`` of the rows read; of a word listed twice only the first row is kept
+    (as gensim does), with a warning naming it."""
+    try:
+        return Vectors(words, matrix)
+    except FormatError:
+        first: dict[str, int] = {}
+        for i, word in enumerate(words):
+            first.setdefault(word, i)
+        if len(first) == len(words):
+            raise
+    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    dropped = len(words) - len(first)
+    seen: set[str] = set()
+    duplicate = next(w for w in words if w in seen or seen.add(w))
+    warnings.warn(
+        f"{str(path)!r}: {dropped} duplicate word(s), e.g. {duplicate!r}; kept the first vector of each",
+        stacklevel=3,
+    )
+    return Vectors(list(first), matrix[keep])
+
+
 def _finish(path: Path, words: list[str], matrix: np.ndarray) -> Vectors:
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
-        row = int(np.argmax(bad))
-        raise FormatError(f"{str(path)!r}: vector of {words[row]!r} (row {row + 1}) holds NaN or infinity")
-    return Vectors(words, matrix)
+        raise _non_finite(path, words, int(np.argmax(bad)))
+    return _vectors(path, words, matrix)
 
 
-def _decode_word(raw: bytes, path: Path, row: int) -> str:
+def _utf8_hint(unicode_errors: str) -> str:
+    return "" if unicode_errors != "strict" else " (load(..., unicode_errors='replace') keeps such words)"
+
+
+def _decode_line(raw: bytes, path: Path, line: int, unicode_errors: str = "strict") -> str:
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8", errors=unicode_errors)
     except UnicodeDecodeError:
-        raise FormatError(f"{str(path)!r}: word in row {row} is not valid UTF-8") from None
+        raise FormatError(f"{str(path)!r}, line {line}: not valid UTF-8{_utf8_hint('strict')}") from None
 
 
-def load_word2vec_binary(path: str | os.PathLike[str], limit: int | None = None) -> Vectors:
+def load_word2vec_binary(
+    path: str | os.PathLike[str], limit: int | None = None, unicode_errors: str = "strict"
+) -> Vectors:
     """Read word2vec's binary format (rows with or without a trailing newline).
 
-    The file is memory-mapped and parsed by a compiled scanner; ``limit`` reads only the
-    first words (the most frequent, in files sorted as word2vec and gensim write them).
+    The file is memory-mapped; a compiled scanner finds the words, and a second kernel
+    copies the vectors (checking them for NaN) in a thread while Python decodes the
+    words. ``limit`` reads only the first words (the most frequent, in files sorted as
+    word2vec and gensim write them). Words that are not UTF-8 are an error unless
+    ``unicode_errors`` is ``"replace"`` or ``"ignore"`` (as in ``bytes.decode``).
     """
-    from .kernels import scan_word2vec_binary
+    from .kernels import gather_rows, scan_word2vec_binary
 
+    _check_unicode_errors(unicode_errors)
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -249,9 +322,10 @@ def load_word2vec_binary(path: str | os.PathLike[str], limit: int | None = None)
     pos = header_end + 1
     _check_sizes(path, count, dim, size - pos, 4 * dim + 2)
     wanted = count if limit is None else max(0, min(limit, count))
-    raw = np.empty((wanted, 4 * dim), dtype=np.uint8)
-    word_bytes = np.empty(max(size - pos - wanted * 4 * dim, 1), dtype=np.uint8)
-    rows, end, used = scan_word2vec_binary(data, pos, wanted, dim, MAX_WORD_BYTES, raw, word_bytes)
+    offsets = np.empty(wanted, dtype=np.int64)
+    room = min(size - pos - wanted * 4 * dim, wanted * (MAX_WORD_BYTES + 1))
+    word_bytes = np.empty(max(room, 1), dtype=np.uint8)
+    rows, end, used = scan_word2vec_binary(data, pos, wanted, dim, MAX_WORD_BYTES, offsets, word_bytes)
     if rows < wanted:
         rest = bytes(data[end : end + MAX_WORD_BYTES]).lstrip(b"\r\n")
         if rest.find(b" ") <= 0:
@@ -259,25 +333,48 @@ def load_word2vec_binary(path: str | os.PathLike[str], limit: int | None = None)
         raise FormatError(f"{str(path)!r} is truncated: vector {rows + 1} of {count} is incomplete")
     if wanted == count and bytes(data[end : end + 4096]).strip():
         raise FormatError(f"{str(path)!r} holds more data than the {count} words its header announces")
+    matrix = np.empty((rows, dim), dtype=np.float32)
+    first_bad: list[int] = []
+
+    def gather() -> None:
+        first_bad.append(gather_rows(data, offsets, matrix.view(np.uint8), matrix.view(np.uint32)))
+
+    worker = threading.Thread(target=gather, name="embedkit-word2vec-read")
+    worker.start()  # the kernel releases the GIL: vectors are copied while words are decoded
     try:
-        words = word_bytes[:used].tobytes().decode("utf-8").split("\n")[:-1]
-    except UnicodeDecodeError as exc:
-        row = word_bytes[: exc.start].tobytes().count(b"\n") + 1
-        raise FormatError(f"{str(path)!r}: word in row {row} is not valid UTF-8") from None
-    if len(words) != rows:
-        raise FormatError(f"{str(path)!r}: a word contains a line break")
-    matrix = raw.view("<f4").astype(np.float32, copy=False)
-    del data
-    return _finish(path, words, matrix)
+        try:
+            words = word_bytes[:used].tobytes().decode("utf-8", errors=unicode_errors).split("\n")[:-1]
+        except UnicodeDecodeError as exc:
+            row = word_bytes[: exc.start].tobytes().count(b"\n") + 1
+            raise FormatError(
+                f"{str(path)!r}: word in row {row} is not valid UTF-8{_utf8_hint(unicode_errors)}"
+            ) from None
+        try:
+            vectors: Vectors | None = Vectors(words, matrix)
+        except FormatError:
+            vectors = None  # duplicate words: handled once the vectors are all there
+    finally:
+        worker.join()
+    if not first_bad:
+        raise FormatError(f"{str(path)!r}: the vectors could not be read")  # pragma: no cover
+    if first_bad[0] >= 0:
+        raise _non_finite(path, words, first_bad[0])
+    return vectors if vectors is not None else _vectors(path, words, matrix)
 
 
 def load_word2vec_text(
-    path: str | os.PathLike[str], header: bool = True, limit: int | None = None
+    path: str | os.PathLike[str],
+    header: bool = True,
+    limit: int | None = None,
+    unicode_errors: str = "strict",
 ) -> Vectors:
-    """Read word2vec text (``COUNT DIM`` header) or, with ``header=False``, GloVe text.
+    """Read word2vec text (``COUNT DIM`` header; also fastText ``.vec``, whose rows end in
+    a space) or, with ``header=False``, GloVe text.
 
-    ``limit`` reads only the first words.
+    ``limit`` reads only the first words; ``unicode_errors`` as for
+    :func:`load_word2vec_binary`.
     """
+    _check_unicode_errors(unicode_errors)
     path = Path(path)
     size = path.stat().st_size
     words: list[str] = []
@@ -299,7 +396,7 @@ def load_word2vec_text(
                 if raw.strip():
                     raise FormatError(f"{str(path)!r} holds more rows than the {count} its header announces")
                 continue
-            text = _decode_word(raw, path, line_no).rstrip()
+            text = _decode_line(raw, path, line_no, unicode_errors).rstrip()
             if not text:
                 continue
             parts = text.split(" ")
@@ -324,11 +421,20 @@ def load_word2vec_text(
     return _finish(path, words, np.vstack(rows))
 
 
-def load(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = None) -> Vectors:
-    """Load vectors from a native model folder, word2vec binary/text or GloVe text file.
+def load(
+    path: str | os.PathLike[str],
+    mmap: bool = False,
+    limit: int | None = None,
+    unicode_errors: str = "strict",
+) -> Vectors:
+    """Load vectors from a native model folder, word2vec binary/text, fastText ``.vec`` or
+    GloVe text file.
 
     The format is told from the content, not the file name. ``mmap=True`` maps a native
     model's matrix read-only instead of reading it; ``limit`` keeps only the first words.
+    A word2vec/GloVe word that is not UTF-8 is an error unless ``unicode_errors`` is
+    ``"replace"`` (bad bytes become U+FFFD) or ``"ignore"`` (dropped), as in gensim. A word
+    listed twice keeps its first vector, with a warning (as gensim does).
     """
     path = Path(path)
     if not path.exists():
@@ -347,9 +453,10 @@ def load(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = N
     try:
         kind = sniff_format(path)
         if kind == "word2vec-binary":
-            vectors = load_word2vec_binary(path, limit=limit)
+            vectors = load_word2vec_binary(path, limit=limit, unicode_errors=unicode_errors)
         else:
-            vectors = load_word2vec_text(path, header=kind == "word2vec-text", limit=limit)
+            header = kind == "word2vec-text"
+            vectors = load_word2vec_text(path, header=header, limit=limit, unicode_errors=unicode_errors)
     except OSError as exc:
         raise FormatError(f"cannot read model {str(path)!r}: {exc.strerror or exc}") from exc
     vectors.source = path  # where a saved approximate index may be kept (see embedkit.index)

@@ -34,6 +34,12 @@ def bad_files(tmp: Path) -> None:
     (tmp / "badrow.txt").write_text("2 3\na 1 2 3\nb 1 2\n")
     (tmp / "nan.txt").write_text("1 2\na nan 2\n")
     (tmp / "dup.txt").write_text("2 2\na 1 2\na 3 4\n")
+    vector = b"\x00\x00\x80?" * 3  # 1.0 three times
+    (tmp / "latin1.bin").write_bytes(b"2 3\nok " + vector + "café".encode("latin-1") + b" " + vector)
+    (tmp / "nan.bin").write_bytes(b"1 3\nab " + b"\x00\x00\xc0\x7f" * 3)
+    (tmp / "longer.txt").write_text("1 2\na 1 2\nb 3 4\n")
+    (tmp / "liar.txt").write_text("1000000000000 2\na 1 2\n")
+    (tmp / "wrongdim.bin").write_bytes(b"2 4\na " + vector + b"b " + vector)
     (tmp / "corrupt.txt.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     (tmp / "emptydir").mkdir()
 
@@ -70,7 +76,11 @@ def bad_files(tmp: Path) -> None:
         (["similar", "fire", "--model", "{tmp}/liar.bin"], 1, "too small"),
         (["similar", "fire", "--model", "{tmp}/badrow.txt"], 1, "expected a word and 3 values"),
         (["similar", "fire", "--model", "{tmp}/nan.txt"], 1, "NaN"),
-        (["similar", "fire", "--model", "{tmp}/dup.txt"], 1, "duplicate word 'a'"),
+        (["info", "{tmp}/latin1.bin"], 1, "word in row 2 is not valid UTF-8"),
+        (["convert", "{tmp}/nan.bin", "{tmp}/o.bin"], 1, "vector of 'ab' (row 1) holds NaN"),
+        (["info", "{tmp}/longer.txt"], 1, "more rows than the 1 its header announces"),
+        (["info", "{tmp}/liar.txt"], 1, "too small"),
+        (["info", "{tmp}/wrongdim.bin"], 1, "too small to hold them"),
         (["similar", "fire", "--model", "{tmp}/emptydir"], 1, "not an embedkit model"),
         (["info", "{tmp}/garbage.bin"], 1, "not a word-vector file"),
         (["convert", "{tmp}/absent.bin", "{tmp}/o.bin"], 1, "does not exist"),
@@ -104,3 +114,16 @@ def test_debug_flag_shows_the_traceback(model: Path) -> None:
     result = run_cli("--debug", "similar", "zzyzx", "--model", model)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "UnknownWordError" in result.stderr
+
+
+def test_duplicate_words_keep_the_first_with_a_one_line_warning(tmp_path: Path) -> None:
+    """Published files (GloVe 840B, some fastText .vec) list a few words twice: like gensim,
+    embedkit keeps the first vector and says so."""
+    bad_files(tmp_path)
+    result = run_cli("convert", tmp_path / "dup.txt", tmp_path / "o.txt")
+    assert result.returncode == 0, result.stderr
+    name = repr(str(tmp_path / "dup.txt"))
+    assert result.stderr.strip().splitlines() == [
+        f"warning: {name}: 1 duplicate word(s), e.g. 'a'; kept the first vector of each"
+    ]
+    assert (tmp_path / "o.txt").read_text() == "1 2\na 1.0 2.0\n"
