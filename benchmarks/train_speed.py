@@ -42,8 +42,13 @@ def _evaluate(words: list[str], matrix) -> dict:
     }
 
 
-def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool, epochs: int) -> dict:
-    """Train once in this process and return the measurements (called in a subprocess)."""
+def run_one(
+    tool: str, corpus: str, workers: int, seed: int, evaluate: bool, epochs: int, save: str | None = None
+) -> dict:
+    """Train once in this process and return the measurements (called in a subprocess).
+
+    ``save`` writes the trained vectors there in embedkit's native format.
+    """
     settings = {**SETTINGS, "epochs": epochs}
     if tool == "embedkit":
         import embedkit
@@ -83,11 +88,21 @@ def run_one(tool: str, corpus: str, workers: int, seed: int, evaluate: bool, epo
     out["words_per_second"] = out["raw_tokens"] * epochs / out["train_seconds"]
     if evaluate:
         out.update(_evaluate(list(words), matrix))
+    if save:
+        import embedkit
+
+        embedkit.Vectors(list(words), matrix).save(save)
     return out
 
 
 def measure(
-    tool: str, corpus: Path, workers: int, seed: int = 1, evaluate: bool = True, epochs: int = 0
+    tool: str,
+    corpus: Path,
+    workers: int,
+    seed: int = 1,
+    evaluate: bool = True,
+    epochs: int = 0,
+    save: Path | None = None,
 ) -> dict:
     """Run one training in a fresh subprocess; add its peak RSS in MB."""
     cmd = [
@@ -96,6 +111,8 @@ def measure(
     ]  # fmt: skip
     if not evaluate:
         cmd.append("--no-eval")
+    if save is not None:
+        cmd += ["--save", str(save)]
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=root, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -114,19 +131,26 @@ def _median(rows: list[dict], key: str) -> float:
 
 
 def compare(
-    corpus: Path, repeats: int, workers_list: list[int], gensim_workers: list[int]
+    corpus: Path,
+    repeats: int,
+    workers_list: list[int],
+    gensim_workers: list[int],
+    save_dir: Path | None = None,
 ) -> tuple[list[dict], str]:
     """Alternate embedkit and gensim runs; return raw rows and a markdown table of medians.
 
     gensim runs only with ``gensim_workers`` threads (its rows are the baseline); embedkit
-    runs with every count in ``workers_list`` (its scaling).
+    runs with every count in ``workers_list`` (its scaling). With ``save_dir``, the first
+    run of each tool saves its vectors there as ``<tool>/`` (native format).
     """
     rows = []
     for workers in workers_list:
         for repeat in range(repeats):
             tools = ("embedkit", "gensim") if workers in gensim_workers else ("embedkit",)
             for tool in tools:
-                row = measure(tool, corpus, workers, evaluate=repeat == 0)
+                first = repeat == 0 and workers == workers_list[0]
+                save = save_dir / tool if save_dir is not None and first else None
+                row = measure(tool, corpus, workers, evaluate=repeat == 0, save=save)
                 row["repeat"] = repeat
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -218,10 +242,13 @@ def main() -> None:
     )
     parser.add_argument("--one", choices=["embedkit", "gensim"], help=argparse.SUPPRESS)
     parser.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         evaluate = not args.no_eval
-        result = run_one(args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs)
+        result = run_one(
+            args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs, args.save
+        )
         print(json.dumps(result))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
