@@ -14,6 +14,7 @@ from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, U
 from .evaluation import evaluate_analogies, evaluate_similarity
 from .formats import load
 from .index import get_threads, set_threads
+from .phrases import PhraseModel, detect_phrases
 from .trainer import train
 from .vectors import Vectors
 
@@ -21,10 +22,12 @@ __all__ = [
     "CorpusError",
     "EmbedkitError",
     "FormatError",
+    "PhraseModel",
     "UnknownWordError",
     "UsageError",
     "Vectors",
     "__version__",
+    "detect_phrases",
     "evaluate_analogies",
     "evaluate_similarity",
     "get_threads",

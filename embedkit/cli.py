@@ -117,6 +117,9 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 1,
     cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
+    phrases: Annotated[
+        int, typer.Option("--phrases", min=0, max=10, help="First join phrases (new_york) in N passes.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train word vectors (skip-gram, or CBOW) on CORPUS and write them to OUT."""
@@ -139,17 +142,69 @@ def train(
             workers=workers,
             seed=seed,
             cbow=cbow,
+            phrases=phrases,
             progress=not quiet,
         )
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
         kind = save_vectors(vectors, out)
         info = vectors.meta["training"]
+        if phrases:
+            found = info["phrases_found"]
+            typer.echo(f"joined {found:,} phrases ({phrases} passes) before training", err=quiet)
         typer.echo(
             f"trained {len(vectors):,} words x {vectors.dim} dims on {info['raw_tokens']:,} tokens "
             f"x {epochs} epochs in {info['train_seconds']:.1f} s ({info['words_per_second']:,.0f} words/s, "
             f"final loss {info['epoch_loss'][-1]:.4f}) -> {out} ({kind})",
             err=quiet,
+        )
+
+
+
+@app.command()
+def phrases(
+    corpus: Annotated[Path, typer.Argument(help="Text file (a sentence per line), a folder of them, or -.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Joined corpus to write (- for stdout).")],
+    min_count: Annotated[int, typer.Option(help="Ignore candidates rarer than this.")] = 5,
+    threshold: Annotated[
+        Optional[float], typer.Option(help="Score a phrase must exceed (default 100; npmi: 0.5).")
+    ] = None,
+    scoring: Annotated[str, typer.Option(help="default (word2phrase) or npmi.")] = "default",
+    passes: Annotated[int, typer.Option(help="Passes: 2 can find new_york_city.")] = 2,
+    connectors: Annotated[
+        Optional[str],
+        typer.Option(help="Comma-separated words allowed inside a phrase (default: English; '' for none)."),
+    ] = None,
+    max_vocab_size: Annotated[
+        int, typer.Option(help="Word plus candidate types held while counting (rarest pruned past it).")
+    ] = 40_000_000,
+    save_phrases: Annotated[
+        Optional[Path], typer.Option(help="Also write the phrases found (pass, score, count, words).")
+    ] = None,
+) -> None:
+    """Join frequent collocations of CORPUS (new_york, bank_of_america) into tokens; write to OUT."""
+    from .phrases import ENGLISH_CONNECTOR_WORDS, check_settings, detect_phrases
+
+    with _user_errors():
+        check_settings(min_count=min_count, threshold=threshold, scoring=scoring, passes=passes,
+                       max_vocab_size=max_vocab_size)  # fmt: skip
+        for target in (out, save_phrases):
+            if target is not None and str(target) != "-" and not target.parent.is_dir():
+                folder = str(target.parent)
+                raise EmbedkitError(f"cannot write {str(target)!r}: folder {folder!r} does not exist")
+        words = ENGLISH_CONNECTOR_WORDS if connectors is None else [w for w in connectors.split(",") if w]
+        model = detect_phrases(corpus, min_count=min_count, threshold=threshold, scoring=scoring,
+                               connector_words=words, max_vocab_size=max_vocab_size, passes=passes,
+                               out=out)  # fmt: skip
+        if save_phrases is not None:
+            model.save(save_phrases)
+        joined = sum(report.joined for report in model.reports)
+        top = [p.token for p in sorted(model.passes[0], key=lambda p: -p.count)[:5]]
+        examples = f" ({', '.join(top)}{', ...' if len(model) > 5 else ''})" if top else ""
+        typer.echo(
+            f"found {len(model):,} phrases in {len(model.reports)} pass(es){examples}; "
+            f"joined {joined:,} occurrences -> {out}",
+            err=str(out) == "-",
         )
 
 

@@ -54,6 +54,7 @@ class TrainingSettings:
     workers: int = field(default_factory=default_workers)
     seed: int = 1
     cbow: bool = False
+    phrases: int = 0
 
     def __post_init__(self) -> None:
         checks = [
@@ -70,6 +71,7 @@ class TrainingSettings:
             (1 <= self.epochs <= 10_000, f"epochs must be between 1 and 10000, got {self.epochs}"),
             (1 <= self.workers <= 256, f"workers must be between 1 and 256, got {self.workers}"),
             (0 <= self.seed < 2**32, f"seed must be in [0, 2**32), got {self.seed}"),
+            (0 <= self.phrases <= 10, f"phrases must be between 0 and 10 passes, got {self.phrases}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -273,13 +275,16 @@ def train(
     workers: int | None = None,
     seed: int = 1,
     cbow: bool = False,
+    phrases: int = 0,
     progress: bool = True,
 ) -> Vectors:
     """Train word vectors with negative sampling (skip-gram, or CBOW with ``cbow=True``).
 
     ``corpus`` holds one sentence or document per line, tokens separated by whitespace
     (``.gz``, ``.bz2`` and ``.xz`` are decompressed on the fly); a folder stands for all its
-    files in sorted order, ``"-"`` for standard input. Returns the input vectors
+    files in sorted order, ``"-"`` for standard input. ``phrases=N`` first joins frequent
+    collocations (``new_york``) in N passes of :func:`embedkit.phrases.detect_phrases` (its
+    default settings), into a temporary file that is then trained. Returns the input vectors
     with the vocabulary, most frequent word first; ``vectors.meta["training"]`` holds the
     settings, the mean loss of each epoch and the timings.
 
@@ -298,11 +303,20 @@ def train(
         workers=default_workers() if workers is None else workers,
         seed=seed,
         cbow=cbow,
+        phrases=phrases,
     )
+    phrases_found = 0
     with tempfile.TemporaryDirectory(prefix="embedkit-") as scratch:
         if os.fspath(corpus) == "-":
             corpus = _spool_stdin(Path(scratch) / "stdin.txt")
         began = time.perf_counter()
+        source = corpus
+        if settings.phrases:
+            from .phrases import detect_phrases
+
+            joined = Path(scratch) / "phrases.txt"
+            phrases_found = len(detect_phrases(corpus, passes=settings.phrases, out=joined))
+            corpus = joined
         stats = ReadStats()
         vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats)
         if stats.replaced_chars:
@@ -326,13 +340,14 @@ def train(
     )
     meta = {
         "training": {
-            "corpus": os.fspath(corpus),
+            "corpus": os.fspath(source),
             "algorithm": f"{'CBOW' if settings.cbow else 'skip-gram'}, negative sampling",
             **settings.__dict__,
             "epoch_loss": report.epoch_loss,
             "pairs": report.pairs,
             "raw_tokens": report.raw_tokens,
             "kept_tokens": report.kept_tokens,
+            "phrases_found": phrases_found,
             "invalid_utf8_chars": stats.replaced_chars,
             "vocab_seconds": round(report.vocab_seconds, 3),
             "train_seconds": round(report.train_seconds, 3),
