@@ -13,7 +13,7 @@ inner-product index over the unit rows:
 Query words are excluded by asking for a few more neighbours than needed and dropping them.
 
 Approximate indexes take minutes to build at a million words, so they are saved: inside a
-native model folder (``<model>/index-hnsw-M32-efc80-<hash>.faiss``), or, for a word2vec or
+native model folder (``<model>/index-hnsw-M32-efc40-<hash>.faiss``), or, for a word2vec or
 GloVe file, in the user cache folder (``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``,
 else ``~/.cache/embedkit``, under ``indexes/``), named by a hash of the words and vectors. A
 saved index is reused only if the hash of the model's content matches, so a changed model
@@ -96,13 +96,19 @@ def get_threads() -> int:
     return budget if budget is not None else _default_threads()
 
 
+PARALLEL_MIN_QUERIES = 64
+
+
 @contextlib.contextmanager
-def faiss_threads() -> Iterator[int]:
-    """Set this thread's OpenMP team size to its share of the budget for one FAISS call."""
+def faiss_threads(queries: int | None = None) -> Iterator[int]:
+    """Set this thread's OpenMP team size for one FAISS call: one thread for fewer than
+    :data:`PARALLEL_MIN_QUERIES` queries, else this call's share of the budget."""
     budget = get_threads()
     with _threads_lock:
         _threads["active"] += 1
         share = max(1, budget // _threads["active"])
+    if queries is not None and queries < PARALLEL_MIN_QUERIES:
+        share = 1
     faiss.omp_set_num_threads(share)
     try:
         yield share
@@ -119,7 +125,7 @@ class IndexConfig:
 
     kind: str = "auto"
     M: int = 32
-    ef_construction: int = 80
+    ef_construction: int = 40
     ef_search: int = 128
     nlist: int | None = None
     nprobe: int = 64
@@ -185,7 +191,7 @@ class ExactIndex:
         params = None
         if limit is not None and limit < self.size:
             params = faiss.SearchParameters(sel=faiss.IDSelectorRange(0, limit))
-        with faiss_threads():
+        with faiss_threads(queries.shape[0]):
             return self.index.search(queries, k, params=params)
 
     def search(
@@ -231,7 +237,7 @@ class ApproximateIndex(ExactIndex):
             params = faiss.SearchParametersIVF(nprobe=min(config.nprobe, self.index.nlist))
         if selector is not None:
             params.sel = selector
-        with faiss_threads():
+        with faiss_threads(queries.shape[0]):
             return self.index.search(queries, k, params=params)
 
 
@@ -257,7 +263,7 @@ def build_faiss(unit: np.ndarray, kind: str, config: IndexConfig) -> Any:
 
 
 def build_params(kind: str, config: IndexConfig, size: int) -> str:
-    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc80``."""
+    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc40``."""
     if kind == "hnsw":
         return f"hnsw-M{config.M}-efc{config.ef_construction}"
     return f"ivf-nlist{config.nlist_for(size)}"

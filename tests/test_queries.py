@@ -96,28 +96,36 @@ def test_cosmul_bound_and_full_scan_agree(space: Vectors, kv: KeyedVectors, monk
     """Few candidates: the bound rarely proves them enough, so most queries fall back to a full scan."""
     queries = triples(space, 30, seed=11)
     wide = space.analogy_batch(queries, method="mul")
-    monkeypatch.setattr(cosmul_module, "CANDIDATES", 12)
-    narrow = space.analogy_batch(queries, method="mul", k=3)
+    monkeypatch.setattr(cosmul_module, "CANDIDATES", 5)
+    narrow = space.analogy_batch(queries, method="mul", k=1)
     for (a, b, c), w, n in zip(queries, wide, narrow):
-        same(n, kv.most_similar_cosmul([b, c], [a], topn=3))
+        same(n, kv.most_similar_cosmul([b, c], [a], topn=1))
         same(w, kv.most_similar_cosmul([b, c], [a], topn=10))
 
 
 def test_cosmul_bound_holds_for_every_word(space: Vectors) -> None:
-    """The closed-form bound is never below the 3CosMul of any word outside the candidates."""
+    """The closed-form bound is never below the 3CosMul of a word outside all candidate lists."""
     unit = space.unit_vectors
     rng = np.random.default_rng(2)
     for _ in range(30):
         a, b, c = rng.choice(len(space), 3, replace=False)
         direction = unit[b] + unit[c] - unit[a]
         norm = np.linalg.norm(direction)
-        add = unit @ (direction / norm)
-        cut = np.sort(add)[-50]
-        outside = add < cut
-        mul = (1 + unit @ unit[b]) / 2 * (1 + unit @ unit[c]) / 2 / ((1 + unit @ unit[a]) / 2 + 1e-6)
-        r_min = 1 + (unit @ unit[a]).min()
-        bound = cosmul_module._bound(np.array([cut]), np.array([norm]), np.array([r_min]), 2)[0]
-        assert mul[outside].max() <= bound
+        lists = [unit @ (direction / norm), unit @ unit[b], unit @ unit[c], -(unit @ unit[a])]
+        cuts = [np.sort(scores)[-50] for scores in lists]
+        outside = np.logical_and.reduce([scores < cut for scores, cut in zip(lists, cuts)])
+        mul = (1 + lists[1]) / 2 * (1 + lists[2]) / 2 / ((1 - lists[3]) / 2 + 1e-6)
+        bound = cosmul_module.bound(
+            np.array([cuts[0]]), np.array([norm]), np.array([[cuts[1], cuts[2]]]), np.array([1 - cuts[3]])
+        )[0]
+        assert outside.sum() > 2000 and mul[outside].max() <= bound
+        no_negative = (1 + lists[1]) / 2 * (1 + lists[2]) / 2 / (1 + 1e-6)
+        direction = (unit[b] + unit[c]) / np.linalg.norm(unit[b] + unit[c])
+        cut = np.sort(unit @ direction)[-50]
+        outside = (unit @ direction < cut) & (lists[1] < cuts[1]) & (lists[2] < cuts[2])
+        norms = np.array([np.linalg.norm(unit[b] + unit[c])])
+        top = cosmul_module.bound(np.array([cut]), norms, np.array([[cuts[1], cuts[2]]]), None)[0]
+        assert no_negative[outside].max() <= top
 
 
 def test_doesnt_match_equals_gensim(space: Vectors, kv: KeyedVectors, lee_model: Vectors, lee_kv) -> None:
