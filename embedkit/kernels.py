@@ -518,7 +518,7 @@ def count_phrase_candidates(
                     table[k, 0] = key
                     n_entries += 1
                 table[k, 1] += 1
-                if 2 * n_entries > table.shape[0]:
+                if 10 * n_entries > 7 * table.shape[0]:  # load factor 0.7
                     table, n_entries = phrase_table_build(table, 2 * table.shape[0], 1)
             start = i
         if n_entries + n_uni > max_vocab_size:

@@ -328,7 +328,7 @@ def _capacity(n: int) -> int:
 
 @dataclass
 class _Counts:
-    keys: np.ndarray  # candidate keys (no empty slots)
+    keys: np.ndarray  # keys of the candidates counted at least min_count times
     counts: np.ndarray
     unigrams: np.ndarray
     nodes: np.ndarray  # (parent, connector id) of each connector-run trie node
@@ -337,13 +337,21 @@ class _Counts:
     max_nodes: int
 
 
-def _count(stream: _Stream, vocab: _Vocab, slots: np.ndarray, max_vocab_size: int) -> _Counts:
-    """Count words and candidates over the stream (bounded by ``max_vocab_size``)."""
+def _count(
+    stream: _Stream, vocab: _Vocab, slots: np.ndarray, max_vocab_size: int, min_count: int = 1
+) -> _Counts:
+    """Count words and candidates over the stream (bounded by ``max_vocab_size``).
+
+    Only candidates counted at least ``min_count`` times are returned (no other can score
+    above a threshold); ``state[0]`` still counts them all.
+    """
     bits_v, bits_m = _bits(len(vocab.words))
     max_nodes = min((1 << bits_m) - 1, MAX_TRIE_NODES)
     n_conn = max(1, int(slots.max()) + 1)
     unigrams = np.zeros(len(vocab.words), dtype=np.int64)
-    table, _ = kernels.phrase_table_build(np.empty((0, 2), dtype=np.int64), 1 << 16, 0)
+    expected = min(max_vocab_size, stream.n_tokens // 3)  # distinct candidates, roughly
+    rows = 1 << max(16, (10 * expected // 7).bit_length())  # below the 0.7 load factor
+    table, _ = kernels.phrase_table_build(np.empty((0, 2), dtype=np.int64), rows, 0)
     edges, _ = kernels.phrase_table_build(np.empty((0, 2), dtype=np.int64), 1 << 8, 0)
     nodes = np.zeros((1 << 7, 2), dtype=np.int64)
     state = np.array([0, 0, 1, 1, 0, 0, 0], dtype=np.int64)  # node 0: the empty connector run
@@ -362,8 +370,9 @@ def _count(stream: _Stream, vocab: _Vocab, slots: np.ndarray, max_vocab_size: in
             bits_v,
             max_nodes,
         )
-    used = table[:, 0] != -1
-    return _Counts(table[used, 0], table[used, 1], unigrams, nodes, state, bits_v, max_nodes)
+    kept = table[(table[:, 0] != -1) & (table[:, 1] >= min_count)]
+    del table
+    return _Counts(kept[:, 0].copy(), kept[:, 1].copy(), unigrams, nodes, state, bits_v, max_nodes)
 
 
 def _score(c: _Counts, *, min_count: int, threshold: float, scoring: str, vocab: _Vocab,
@@ -537,7 +546,7 @@ def detect_phrases(
         for number in range(1, passes + 1):
             began = time.perf_counter()
             slots = _connector_slots(vocab, connectors)
-            counted = _count(stream, vocab, slots, max_vocab_size)
+            counted = _count(stream, vocab, slots, max_vocab_size, min_count)
             found = _score(counted, min_count=min_count, threshold=threshold, scoring=scoring,
                            vocab=vocab, delimiter=delimiter)  # fmt: skip
             state = counted.state
