@@ -266,10 +266,18 @@ def analogy(
     nlist: Nlist = None,
     nprobe: Nprobe = None,
     restrict: Restrict = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option("--plot", help="Also draw A, B, C and the best answer, with arrows, to this PNG."),
+    ] = None,
 ) -> None:
     """Words that are to C as B is to A (B - A + C), best first, with cosines; or a --batch of them."""
     with _user_errors():
         _check_index_name(index)
+        if plot is not None:
+            if batch is not None:
+                raise UsageError("--plot draws one query A B C: it cannot be combined with --batch")
+            _check_picture(plot, "pca")
         if method not in ("add", "mul"):
             raise UsageError(f"unknown --method {method!r}: choose add (3CosAdd) or mul (3CosMul)")
         given = [w for w in (a, b, c) if w is not None]
@@ -283,7 +291,13 @@ def analogy(
         vectors = _with_index(_load_model(model), index, hnsw_m, ef_construction, ef_search, nlist, nprobe)
         if batch is None:
             words = [_resolve(vectors, w) for w in given]
-            _print_ranked(vectors.analogy(*words, k=k, method=method, restrict_vocab=restrict))
+            results = vectors.analogy(*words, k=k, method=method, restrict_vocab=restrict)
+            _print_ranked(results)
+            if plot is not None and results:
+                from .plot import plot_analogy
+
+                plot_analogy(vectors, *words, results[0][0], out=plot, name=_model_label(model))
+                typer.echo(f"wrote {plot}", err=True)
             return
         _answer_batch(vectors, batch, k, method, restrict)
 
@@ -455,6 +469,77 @@ def evaluate(
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> str:
     return f"warning: {message}\n"
+
+
+def _model_label(model: Path | None) -> str:
+    """How a picture's title names the model."""
+    return "the default model" if model is None else model.name
+
+
+def _check_picture(out: Path, method: str) -> None:
+    """Reject a bad picture name or a missing plotting library before any model is loaded."""
+    from .plot import check_method, check_output, require_matplotlib, require_sklearn
+
+    check_output(out)
+    require_matplotlib()
+    if check_method(method) == "tsne":
+        require_sklearn()
+    if not out.parent.is_dir():
+        raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+
+
+@app.command("plot")
+def plot_command(
+    words: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="WORD...", help="Words to draw, e.g. king queen man woman."),
+    ] = None,
+    model: ModelOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Picture to write: .png (or .svg, .pdf).")] = Path(
+        "plot.png"
+    ),
+    method: Annotated[str, typer.Option(help="Projection: pca (numpy) or tsne (scikit-learn).")] = "pca",
+    pairs: Annotated[
+        Optional[str],
+        typer.Option(help="Arrows from each first word to its second: spain:madrid,france:paris,..."),
+    ] = None,
+    neighbours: Annotated[
+        int,
+        typer.Option(
+            "--neighbours", "--neighbors", min=0, max=100, help="Add each word's N nearest neighbours."
+        ),
+    ] = 0,
+    size: Annotated[str, typer.Option(help="Picture size in pixels, WIDTHxHEIGHT.")] = "1200x900",
+    dpi: Annotated[int, typer.Option(min=30, max=1200, help="Dots per inch (larger: larger text).")] = 150,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of t-SNE.")] = 0,
+) -> None:
+    """Draw WORDS (and --pairs, as arrows) projected to 2-D, as a PNG with labelled points."""
+    from .plot import parse_pairs, parse_size, plot_words
+
+    with _user_errors():
+        pair_list = parse_pairs(pairs) if pairs is not None else []
+        if not words and not pair_list:
+            raise UsageError("nothing to plot: give one or more WORDS, or --pairs FIRST:SECOND,...")
+        pixels = parse_size(size)
+        _check_picture(out, method)
+        vectors = _load_model(model)
+
+        def resolve(word: str) -> str:  # unknown words are kept, to be listed together
+            return word if word in vectors or word.lower() not in vectors else word.lower()
+
+        plot_words(
+            vectors,
+            [resolve(w) for w in words or []],
+            pairs=[(resolve(x), resolve(y)) for x, y in pair_list],
+            neighbours=neighbours,
+            method=method,
+            out=out,
+            name=_model_label(model),
+            size=pixels,
+            dpi=dpi,
+            seed=seed,
+        )
+        typer.echo(f"wrote {out} ({pixels[0]}x{pixels[1]} pixels)")
 
 
 def run() -> None:

@@ -39,3 +39,16 @@ class UnknownWordError(EmbedkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0])
+
+
+class UnknownWordsError(UnknownWordError):
+    """Several queried words are not in the vocabulary; the message lists them all."""
+
+    def __init__(self, words: list[str]) -> None:
+        if len(words) == 1:
+            super().__init__(words[0])
+        else:
+            self.word = words[0]
+            listed = ", ".join(repr(w) for w in words)
+            EmbedkitError.__init__(self, f"{len(words)} words are not in the vocabulary: {listed}")
+        self.words = list(words)

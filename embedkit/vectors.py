@@ -460,6 +460,28 @@ class Vectors:
         unit = self.unit_vectors
         return float(np.dot(unit[self.index_of(word1)], unit[self.index_of(word2)]))
 
+    # --- pictures ------------------------------------------------------------------
+    def plot(
+        self,
+        words: Sequence[str] = (),
+        *,
+        pairs: str | Sequence[tuple[str, str]] = (),
+        neighbours: int = 0,
+        method: str = "pca",
+        out: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Any:
+        """Picture of ``words`` projected to 2-D, with arrows for ``pairs``; returns the matplotlib figure.
+
+        ``v.plot(pairs="spain:madrid,france:paris", out="capitals.png")`` draws the arrow
+        from each country to its capital. ``method`` is ``"pca"`` or ``"tsne"``;
+        ``neighbours=N`` adds each word's N nearest neighbours. Needs matplotlib
+        (``pip install 'embedkit[plot]'``); other options in :func:`embedkit.plot.plot_words`.
+        """
+        from .plot import plot_words
+
+        return plot_words(self, words, pairs=pairs, neighbours=neighbours, method=method, out=out, **options)
+
     # --- interoperability ----------------------------------------------------------
     def to_gensim(self) -> Any:
         """A gensim ``KeyedVectors`` with the same words, vectors and counts (needs gensim)."""
