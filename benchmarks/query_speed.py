@@ -131,6 +131,15 @@ def part_batched_analogies(vectors: Vectors, queries: int, repeats: int) -> dict
         theirs.extend(kv.most_similar(positive=[b, c], negative=[a], topn=10) for a, b, c in chunk)
         gensim_times.append((time.perf_counter() - began) / len(chunk))
     same_words = sum([w for w, _ in o] == [w for w, _ in t] for o, t in zip(ours, theirs))
+    differing = [
+        {"query": list(q), "embedkit": o, "gensim": [(w, float(s)) for w, s in t]}
+        for q, o, t in zip(triples, ours, theirs)
+        if [w for w, _ in o] != [w for w, _ in t]
+    ]
+    # a difference is a tie when both lists hold the same cosines (to float32 rounding) in the same order
+    ties = sum(
+        np.allclose([s for _, s in d["embedkit"]], [s for _, s in d["gensim"]], atol=1e-6) for d in differing
+    )
     max_diff = max(abs(so - st) for o, t in zip(ours, theirs) for (_, so), (_, st) in zip(o, t))
     ours_qps = queries / by_threads[best_threads]
     gensim_qps = 1 / statistics.median(gensim_times)
@@ -145,6 +154,8 @@ def part_batched_analogies(vectors: Vectors, queries: int, repeats: int) -> dict
         "gensim_queries_per_s": gensim_qps,
         "speedup": ours_qps / gensim_qps,
         "identical_top10_words": same_words,
+        "differing_by_near_ties": int(ties),
+        "differing": differing[:20],
         "max_cosine_difference": max_diff,
     }
 
@@ -277,8 +288,9 @@ def markdown(result: dict) -> str:
             ),
             f"| embedkit `analogy_batch(method=\"mul\")` (3CosMul, 1 thread) | "
             f"{one['embedkit_3cosmul_batched_queries_per_s']:,.0f} | - |",
-            f"\nIdentical top-10 words: {one['identical_top10_words']:,} of {one['queries']:,}; "
-            f"largest cosine difference {one['max_cosine_difference']:.1e}.",
+            f"\nIdentical top-10 words: {one['identical_top10_words']:,} of {one['queries']:,} "
+            f"(the others: {one.get('differing_by_near_ties', '?')} swap words whose cosines are equal "
+            f"to 1e-6); largest cosine difference {one['max_cosine_difference']:.1e}.",
         ]
     two = result.get("hnsw")
     if two:
