@@ -133,7 +133,20 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
         record("read binary", "gensim", seconds)
         _check("gensim binary", words, matrix, loaded.index_to_key, loaded.vectors)
         del loaded
+        # --- native folder (embedkit only)
+        record("write native", "embedkit", _timed(lambda: vectors.save(native))[0])
+        seconds, loaded = _timed(lambda: embedkit.load(native))
+        record("read native", "embedkit", seconds)
+        _check("native", words, matrix, loaded.words, loaded.vectors)
+        del loaded
+        seconds, loaded = _timed(lambda: embedkit.load(native, mmap=True))
+        record("read native, mmap=True", "embedkit", seconds)
+        assert isinstance(loaded.vectors, np.memmap)
+        _check("native mmap", words, matrix, loaded.words, loaded.vectors)
+        del loaded
         # --- word2vec text (a prefix)
+        if small_n == 0:
+            continue  # --text-words 0: no text
         op = f"write text ({small_n:,} words)"
         record(op, "embedkit", _timed(lambda: small.save_word2vec(ek_txt, binary=False))[0])
         record(op, "gensim", _timed(lambda: small_kv.save_word2vec_format(str(gs_txt), binary=False))[0])
@@ -147,17 +160,6 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
         seconds, loaded = _timed(lambda: KeyedVectors.load_word2vec_format(str(ek_txt), binary=False))
         record(op, "gensim", seconds)
         _check("gensim text", small.words, small.vectors, loaded.index_to_key, loaded.vectors)
-        del loaded
-        # --- native folder (embedkit only)
-        record("write native", "embedkit", _timed(lambda: vectors.save(native))[0])
-        seconds, loaded = _timed(lambda: embedkit.load(native))
-        record("read native", "embedkit", seconds)
-        _check("native", words, matrix, loaded.words, loaded.vectors)
-        del loaded
-        seconds, loaded = _timed(lambda: embedkit.load(native, mmap=True))
-        record("read native, mmap=True", "embedkit", seconds)
-        assert isinstance(loaded.vectors, np.memmap)
-        _check("native mmap", words, matrix, loaded.words, loaded.vectors)
         del loaded
     for path in (ek_bin, ek_txt):
         path.unlink(missing_ok=True)

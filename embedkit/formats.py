@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import mmap as _mmap
 import os
 import re
 import shutil
@@ -36,6 +37,13 @@ _WHITESPACE = re.compile(r"\s")
 
 
 # --- atomic output ------------------------------------------------------------------
+def _umask() -> int:
+    """The process's file-creation mask (temporary files are private; outputs follow it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _existing_parent(path: Path) -> Path:
     """The folder ``path`` will be written in, which must exist."""
     parent = path.parent
@@ -53,6 +61,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -70,6 +79,7 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old / "model")
@@ -80,6 +90,30 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# --- large arrays ---------------------------------------------------------------------
+_POPULATE_BYTES = 64 << 20
+
+
+def fresh_matrix(rows: int, dim: int) -> np.ndarray:
+    """A new, uninitialised C-ordered float32 matrix to read a large model into.
+
+    numpy asks Linux for transparent huge pages for large arrays, and on virtual machines
+    faulting those in can cost seconds per GB (a 1.2 GB matrix: 5 s against 1 s here), so
+    on Linux a large matrix is an anonymous mapping whose pages the kernel maps in one call
+    (``MAP_POPULATE``, which releases the GIL). It behaves as any writable ndarray and is
+    unmapped when the array is freed. Elsewhere, and for small matrices: ``np.empty``.
+    """
+    nbytes = rows * dim * 4
+    populate = getattr(_mmap, "MAP_POPULATE", 0)
+    if nbytes < _POPULATE_BYTES or not populate:
+        return np.empty((rows, dim), dtype=np.float32)
+    try:
+        area = _mmap.mmap(-1, nbytes, flags=_mmap.MAP_PRIVATE | _mmap.MAP_ANONYMOUS | populate)
+    except (OSError, ValueError, OverflowError):
+        return np.empty((rows, dim), dtype=np.float32)
+    return np.frombuffer(area, dtype=np.float32).reshape(rows, dim)
 
 
 # --- native format ------------------------------------------------------------------
@@ -101,6 +135,30 @@ def save_native(vectors: Vectors, path: str | os.PathLike[str]) -> None:
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors.vectors, dtype="<f4"), allow_pickle=False)
         with open(tmp / "meta.json", "w", encoding="utf-8") as out:
             json.dump(meta, out, ensure_ascii=False)
+
+
+def _read_matrix(path: Path) -> np.ndarray:
+    """A float32 ``.npy`` matrix read straight into :func:`fresh_matrix`; other arrays
+    through ``np.load(allow_pickle=False)``."""
+    fmt = np.lib.format
+    with open(path, "rb") as stream:
+        version = fmt.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            return np.load(path, allow_pickle=False)
+        if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+            return np.load(path, allow_pickle=False)
+        matrix = fresh_matrix(*shape)
+        target, done = memoryview(matrix).cast("B"), 0
+        while done < matrix.nbytes:
+            got = stream.readinto(target[done : done + (1 << 28)])
+            if not got:
+                raise EOFError(f"the file is shorter than its {shape[0]} x {shape[1]} header")
+            done += got
+        return matrix
 
 
 def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
@@ -125,7 +183,10 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise FormatError(f"{str(meta_path)!r}: 'words' must be a list of strings")
     try:
-        matrix = np.load(matrix_path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        if mmap:
+            matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
+        else:
+            matrix = _read_matrix(matrix_path)
     except (ValueError, OSError, EOFError) as exc:
         raise FormatError(f"cannot read {str(matrix_path)!r}: {exc}") from exc
     if matrix.dtype != np.float32 or matrix.ndim != 2:
@@ -300,10 +361,11 @@ def load_word2vec_binary(
 ) -> Vectors:
     """Read word2vec's binary format (rows with or without a trailing newline).
 
-    The file is memory-mapped; a compiled scanner finds the words, and a second kernel
-    copies the vectors (checking them for NaN) in a thread while Python decodes the
-    words. ``limit`` reads only the first words (the most frequent, in files sorted as
-    word2vec and gensim write them). Words that are not UTF-8 are an error unless
+    The file is memory-mapped. A helper thread maps memory for the matrix while a compiled
+    scanner finds the words, then copies the vectors (checking them for NaN) with a second
+    kernel while Python decodes and indexes the words; all three release the GIL.
+    ``limit`` reads only the first words (the most frequent, in files sorted as word2vec
+    and gensim write them). Words that are not UTF-8 are an error unless
     ``unicode_errors`` is ``"replace"`` or ``"ignore"`` (as in ``bytes.decode``).
     """
     from .kernels import gather_rows, scan_word2vec_binary
@@ -320,28 +382,43 @@ def load_word2vec_binary(
         raise FormatError(f"{str(path)!r} has no word2vec header line ('COUNT DIM')")
     count, dim = header
     pos = header_end + 1
-    _check_sizes(path, count, dim, size - pos, 4 * dim + 2)
+    _check_sizes(path, count, dim, size - pos, 4 * dim + 2)  # so the file can hold the matrix
     wanted = count if limit is None else max(0, min(limit, count))
     offsets = np.empty(wanted, dtype=np.int64)
     room = min(size - pos - wanted * 4 * dim, wanted * (MAX_WORD_BYTES + 1))
     word_bytes = np.empty(max(room, 1), dtype=np.uint8)
-    rows, end, used = scan_word2vec_binary(data, pos, wanted, dim, MAX_WORD_BYTES, offsets, word_bytes)
-    if rows < wanted:
-        rest = bytes(data[end : end + MAX_WORD_BYTES]).lstrip(b"\r\n")
-        if rest.find(b" ") <= 0:
-            raise FormatError(f"{str(path)!r} is truncated or corrupted at word {rows + 1} of {count}")
-        raise FormatError(f"{str(path)!r} is truncated: vector {rows + 1} of {count} is incomplete")
-    if wanted == count and bytes(data[end : end + 4096]).strip():
-        raise FormatError(f"{str(path)!r} holds more data than the {count} words its header announces")
-    matrix = np.empty((rows, dim), dtype=np.float32)
+
+    made: list[np.ndarray] = []
+    failed: list[BaseException] = []
     first_bad: list[int] = []
+    allocated, scanned = threading.Event(), threading.Event()
 
-    def gather() -> None:
-        first_bad.append(gather_rows(data, offsets, matrix.view(np.uint8), matrix.view(np.uint32)))
+    def fill() -> None:
+        try:
+            made.append(fresh_matrix(wanted, dim))
+        except BaseException as exc:  # e.g. MemoryError: re-raised in the caller's thread
+            failed.append(exc)
+            return
+        finally:
+            allocated.set()
+        scanned.wait()
+        if first_bad:  # the scan succeeded (holds a placeholder)
+            matrix = made[0]
+            first_bad[0] = gather_rows(data, offsets, matrix.view(np.uint8), matrix.view(np.uint32))
 
-    worker = threading.Thread(target=gather, name="embedkit-word2vec-read")
-    worker.start()  # the kernel releases the GIL: vectors are copied while words are decoded
+    worker = threading.Thread(target=fill, name="embedkit-word2vec-read")
+    worker.start()
     try:
+        rows, end, used = scan_word2vec_binary(data, pos, wanted, dim, MAX_WORD_BYTES, offsets, word_bytes)
+        if rows < wanted:
+            rest = bytes(data[end : end + MAX_WORD_BYTES]).lstrip(b"\r\n")
+            if rest.find(b" ") <= 0:
+                raise FormatError(f"{str(path)!r} is truncated or corrupted at word {rows + 1} of {count}")
+            raise FormatError(f"{str(path)!r} is truncated: vector {rows + 1} of {count} is incomplete")
+        if wanted == count and bytes(data[end : end + 4096]).strip():
+            raise FormatError(f"{str(path)!r} holds more data than the {count} words its header announces")
+        first_bad.append(-2)
+        scanned.set()
         try:
             words = word_bytes[:used].tobytes().decode("utf-8", errors=unicode_errors).split("\n")[:-1]
         except UnicodeDecodeError as exc:
@@ -349,13 +426,18 @@ def load_word2vec_binary(
             raise FormatError(
                 f"{str(path)!r}: word in row {row} is not valid UTF-8{_utf8_hint(unicode_errors)}"
             ) from None
+        allocated.wait()
+        if failed:
+            raise failed[0]
+        matrix = made[0]
         try:
             vectors: Vectors | None = Vectors(words, matrix)
         except FormatError:
             vectors = None  # duplicate words: handled once the vectors are all there
     finally:
+        scanned.set()
         worker.join()
-    if not first_bad:
+    if first_bad[0] == -2:
         raise FormatError(f"{str(path)!r}: the vectors could not be read")  # pragma: no cover
     if first_bad[0] >= 0:
         raise _non_finite(path, words, first_bad[0])
