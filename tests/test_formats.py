@@ -340,3 +340,28 @@ def test_any_vectors_round_trip_and_match_gensim_bytes(
     loaded = embedkit.load(ours)
     assert loaded.words == words
     np.testing.assert_array_equal(loaded.vectors, matrix)
+
+
+def test_large_matrices_are_read_into_populated_mappings(small: Vectors, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(embedkit.formats, "_POPULATE_BYTES", 0)  # as for a large model
+    small.save_word2vec(tmp_path / "v.bin")
+    small.save(tmp_path / "native")
+    for path in (tmp_path / "v.bin", tmp_path / "native"):
+        loaded = embedkit.load(path)
+        assert loaded.words == small.words
+        np.testing.assert_array_equal(loaded.vectors, small.vectors)
+        assert loaded.vectors.flags.writeable and loaded.vectors.flags.c_contiguous
+        loaded.vectors[0, 0] = 42.0  # private memory: the files do not change
+    assert embedkit.load(tmp_path / "v.bin").vectors[0, 0] == small.vectors[0, 0]
+
+
+def test_failed_allocation_is_reported_in_the_callers_thread(
+    small: Vectors, tmp_path: Path, monkeypatch
+) -> None:
+    def no_memory(rows: int, dim: int) -> np.ndarray:
+        raise MemoryError(f"cannot allocate {rows} x {dim}")
+
+    monkeypatch.setattr(embedkit.formats, "fresh_matrix", no_memory)
+    small.save_word2vec(tmp_path / "v.bin")
+    with pytest.raises(MemoryError, match="5 x 7"):
+        embedkit.load(tmp_path / "v.bin")
