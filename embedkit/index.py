@@ -62,6 +62,9 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 # --- threads ----------------------------------------------------------------------------
+_cores: list[int] = []
+
+
 def _default_threads() -> int:
     env = os.environ.get("EMBEDKIT_THREADS", "").strip()
     if env:
@@ -72,10 +75,12 @@ def _default_threads() -> int:
         if value < 1:
             raise UsageError(f"EMBEDKIT_THREADS must be at least 1, got {value}")
         return value
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    if not _cores:
+        try:
+            _cores.append(max(1, len(os.sched_getaffinity(0))))
+        except AttributeError:  # pragma: no cover - not Linux
+            _cores.append(max(1, os.cpu_count() or 1))
+    return _cores[0]
 
 
 _threads: dict[str, Any] = {"budget": None, "active": 0}

@@ -246,7 +246,7 @@ class Vectors:
     def _directions(self, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit directions Σpositive − Σnegative and their norms before scaling."""
         query = self._sum_rows(pos) - self._sum_rows(neg)
-        norms = np.linalg.norm(query, axis=1)
+        norms = np.sqrt(np.einsum("ij,ij->i", query, query))
         scale = np.where(norms > 0, norms, 1.0).astype(np.float32)
         return np.ascontiguousarray(query / scale[:, None], dtype=np.float32), norms
 
@@ -269,6 +269,30 @@ class Vectors:
         scores = np.take_along_axis(scores, order, axis=1)
         ids[np.take_along_axis(bad, order, axis=1)] = -1
         return scores, ids
+
+    def _search_one(
+        self, pos: list[int], neg: list[int], k: int, index: str | None, restrict: int | None
+    ) -> list[tuple[str, float]]:
+        """One query without the batch machinery (same direction and exclusions, less overhead)."""
+        unit = self.unit_vectors
+        total = np.zeros((1, self.dim), dtype=np.float32)
+        for row in pos:
+            total[0] += unit[row]
+        negative = np.zeros((1, self.dim), dtype=np.float32)
+        for row in neg:
+            negative[0] += unit[row]
+        query = total - negative
+        norm = np.sqrt(np.einsum("ij,ij->i", query, query))
+        query = np.ascontiguousarray(query / np.where(norm > 0, norm, 1.0).astype(np.float32)[:, None])
+        searcher, limit, config = self._searcher(index, restrict)
+        skip = set(pos) | set(neg)
+        want = min(k + len(skip), limit if limit is not None else searcher.size)
+        if want <= 0:
+            return []
+        scores, ids = searcher.search_arrays(query, want, config, limit)
+        words = self.words
+        found = zip(ids[0].tolist(), scores[0].tolist())
+        return [(words[i], s) for i, s in found if i >= 0 and i not in skip][:k]
 
     def _answers(self, scores: np.ndarray, ids: np.ndarray) -> list[list[tuple[str, float]]]:
         words = self.words
@@ -311,9 +335,7 @@ class Vectors:
         neg = [self.index_of(w) for w in negative]
         if not pos and not neg:
             raise UsageError("a query needs at least one word")
-        query, _ = self._directions(self._padded([pos]), self._padded([neg]))
-        scores, ids = self._search_excluding(query, self._padded([pos + neg]), k, index, restrict_vocab)
-        return self._answers(scores, ids)[0]
+        return self._search_one(pos, neg, k, index, restrict_vocab)
 
     def most_similar_batch(
         self,
@@ -367,6 +389,10 @@ class Vectors:
         ``most_similar_cosmul``, whose scores are returned). ``v.analogy("spain", "madrid",
         "france")`` asks for France's *madrid*; the three query words are never answered.
         """
+        if method == "add":
+            self._check_k(k)
+            rows = [self.index_of(w) for w in (a, b, c)]
+            return self._search_one(rows[1:], rows[:1], k, index, restrict_vocab)
         return self.analogy_batch(
             [(a, b, c)], k, method=method, restrict_vocab=restrict_vocab, index=index
         )[0]  # type: ignore[return-value]
