@@ -22,8 +22,12 @@ gets a new index. Files are written under a temporary name and renamed when comp
 Threads: FAISS runs its loops (and its bundled OpenBLAS) on an OpenMP pool. embedkit gives
 FAISS at most :func:`get_threads` threads (``EMBEDKIT_THREADS``, else the cores this process
 may use), shared among the Python threads searching at the same moment: with 2 cores, one
-search gets 2 OpenMP threads, two concurrent searches get 1 each. The OpenMP thread count is
-per calling thread in libgomp (which faiss-cpu bundles), so this is set before every search.
+batch gets 2 OpenMP threads, two concurrent batches get 1 each. Searches of fewer than
+:data:`PARALLEL_MIN_QUERIES` queries run on one thread: an OpenMP team costs more than it
+saves there, and on a busy machine a team whose threads cannot all run waits at every
+barrier (a single query over 10k words took 24 ms on 2 threads, 0.08 ms on 1, on a shared
+2-core machine). The OpenMP thread count is per calling thread in libgomp (which faiss-cpu
+bundles), so it is set before every search.
 The trainer's numba kernels are serial (``nogil``, no numba thread pool) and run on its own
 ``workers`` Python threads, so FAISS and numba never stack thread pools on the same cores
 unless a program trains and queries at the same time, where ``workers`` + threads should not
