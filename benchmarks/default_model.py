@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "default_model.md")
     args = parser.parse_args()
 
-    rows = []
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(scratch) / "corpus.txt"
         with lzma.open(default_corpus_path()) as src, open(plain, "wb") as dst:
@@ -88,15 +88,19 @@ def main() -> None:
             settings = {**DEFAULT_SETTINGS, "seed": seed, "workers": args.workers}
             vectors = embedkit.train(plain, progress=False, **settings)
             rows.append(_row("embedkit", seed, vectors, vectors.meta["training"]["train_seconds"]))
-            print(rows[-1], flush=True)
+            _report(rows, args.workers, args.out)
             if not args.no_gensim:
                 vectors, seconds = _gensim_vectors(plain, seed, args.workers)
                 rows.append(_row("gensim", seed, vectors, seconds))
-                print(rows[-1], flush=True)
+                _report(rows, args.workers, args.out)
+    print(markdown_table(rows, args.workers))
 
+
+def markdown_table(rows: list[dict], workers: int) -> str:
+    """The rows measured so far as a markdown table, settings in its caption."""
     settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_SETTINGS.items() if k not in ("seed", "workers"))
     lines = [
-        f"Default corpus, skip-gram, {settings}, {args.workers} workers.",
+        f"Default corpus, skip-gram, {settings}, {workers} worker(s).",
         "",
         "| tool | seed | madrid - spain + france (top 3) | capital-common-countries | capital-world "
         "| overall (30k) | WS353 | train s |",
@@ -107,10 +111,14 @@ def main() -> None:
             f"| {r['tool']} | {r['seed']} | {r['top']} | {r[CAPITALS[0]]} | {r[CAPITALS[1]]} "
             f"| {r['overall']} | {r['ws353']} | {r['seconds']} |"
         )
-    table = "\n".join(lines) + "\n"
-    print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
+    return "\n".join(lines) + "\n"
+
+
+def _report(rows: list[dict], workers: int, out: Path) -> None:
+    """Print the newest row and rewrite the table, so an interrupted run keeps its rows."""
+    print(rows[-1], flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown_table(rows, workers))
 
 
 if __name__ == "__main__":
