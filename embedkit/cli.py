@@ -543,8 +543,17 @@ def plot_command(
 
 
 def run() -> None:
-    """Console-script entry point: usage errors become one line and exit code 2."""
-    warnings.formatwarning = _one_line_warning  # e.g. duplicate words in a model file
+    """Console-script entry point: usage errors become one line and exit code 2; warnings
+    (e.g. duplicate words in a model file) one line each."""
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
+    try:
+        _run()
+    finally:
+        warnings.formatwarning = formatwarning
+
+
+def _run() -> None:
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
