@@ -25,6 +25,7 @@ import argparse
 import filecmp
 import gc
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -68,11 +69,12 @@ def make_words(count: int, seed: int = 0) -> list[str]:
     raise RuntimeError("could not draw enough unique words")  # pragma: no cover
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+def _timed(fn: Callable[[], object]) -> tuple[tuple[float, float], object]:
+    """((wall seconds, CPU seconds of this process, all threads), what ``fn`` returned)."""
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    return time.perf_counter() - start, result
+    return (time.perf_counter() - start, time.process_time() - cpu), result
 
 
 def _check(name: str, words: list[str], matrix: np.ndarray, got_words: list[str], got: np.ndarray) -> None:
@@ -110,10 +112,13 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
     print(f"generated {words_n:,} words x {dim} ({non_ascii:,} non-ASCII) in {took:.1f} s")
 
     times: dict[str, dict[str, list[float]]] = {}
+    cpu_times: dict[str, dict[str, list[float]]] = {}
+    load_before = os.getloadavg()[0]
 
-    def record(op: str, tool: str, seconds: float) -> None:
-        times.setdefault(op, {}).setdefault(tool, []).append(seconds)
-        print(f"  {op:<28} {tool:<9} {seconds:8.2f} s", flush=True)
+    def record(op: str, tool: str, timing: tuple[float, float]) -> None:
+        times.setdefault(op, {}).setdefault(tool, []).append(timing[0])
+        cpu_times.setdefault(op, {}).setdefault(tool, []).append(timing[1])
+        print(f"  {op:<28} {tool:<9} {timing[0]:8.2f} s  (CPU {timing[1]:.2f} s)", flush=True)
 
     ek_bin, gs_bin = workdir / "embedkit.bin", workdir / "gensim.bin"
     ek_txt, gs_txt = workdir / "embedkit.txt", workdir / "gensim.txt"
@@ -125,22 +130,22 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
         record("write binary", "gensim", _timed(lambda: kv.save_word2vec_format(str(gs_bin), binary=True))[0])
         _same_files(ek_bin, gs_bin, "binary")
         gs_bin.unlink()
-        seconds, loaded = _timed(lambda: embedkit.load(ek_bin))
-        record("read binary", "embedkit", seconds)
+        timing, loaded = _timed(lambda: embedkit.load(ek_bin))
+        record("read binary", "embedkit", timing)
         _check("embedkit binary", words, matrix, loaded.words, loaded.vectors)
         del loaded
-        seconds, loaded = _timed(lambda: KeyedVectors.load_word2vec_format(str(ek_bin), binary=True))
-        record("read binary", "gensim", seconds)
+        timing, loaded = _timed(lambda: KeyedVectors.load_word2vec_format(str(ek_bin), binary=True))
+        record("read binary", "gensim", timing)
         _check("gensim binary", words, matrix, loaded.index_to_key, loaded.vectors)
         del loaded
         # --- native folder (embedkit only)
         record("write native", "embedkit", _timed(lambda: vectors.save(native))[0])
-        seconds, loaded = _timed(lambda: embedkit.load(native))
-        record("read native", "embedkit", seconds)
+        timing, loaded = _timed(lambda: embedkit.load(native))
+        record("read native", "embedkit", timing)
         _check("native", words, matrix, loaded.words, loaded.vectors)
         del loaded
-        seconds, loaded = _timed(lambda: embedkit.load(native, mmap=True))
-        record("read native, mmap=True", "embedkit", seconds)
+        timing, loaded = _timed(lambda: embedkit.load(native, mmap=True))
+        record("read native, mmap=True", "embedkit", timing)
         assert isinstance(loaded.vectors, np.memmap)
         _check("native mmap", words, matrix, loaded.words, loaded.vectors)
         del loaded
@@ -153,12 +158,12 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
         _same_files(ek_txt, gs_txt, "text")
         gs_txt.unlink()
         op = f"read text ({small_n:,} words)"
-        seconds, loaded = _timed(lambda: embedkit.load(ek_txt))
-        record(op, "embedkit", seconds)
+        timing, loaded = _timed(lambda: embedkit.load(ek_txt))
+        record(op, "embedkit", timing)
         _check("embedkit text", small.words, small.vectors, loaded.words, loaded.vectors)
         del loaded
-        seconds, loaded = _timed(lambda: KeyedVectors.load_word2vec_format(str(ek_txt), binary=False))
-        record(op, "gensim", seconds)
+        timing, loaded = _timed(lambda: KeyedVectors.load_word2vec_format(str(ek_txt), binary=False))
+        record(op, "gensim", timing)
         _check("gensim text", small.words, small.vectors, loaded.index_to_key, loaded.vectors)
         del loaded
     for path in (ek_bin, ek_txt):
@@ -167,21 +172,29 @@ def run(words_n: int, dim: int, repeats: int, text_words: int, workdir: Path) ->
 
     rows = []
     for op, by_tool in times.items():
-        ours = statistics.median(by_tool["embedkit"])
-        theirs = statistics.median(by_tool["gensim"]) if "gensim" in by_tool else None
-        rows.append({"operation": op, "embedkit_s": ours, "gensim_s": theirs, "runs": by_tool})
+        row: dict = {"operation": op, "runs": by_tool, "cpu_runs": cpu_times[op]}
+        for tool in ("embedkit", "gensim"):
+            row[f"{tool}_s"] = statistics.median(by_tool[tool]) if tool in by_tool else None
+            row[f"{tool}_cpu_s"] = statistics.median(cpu_times[op][tool]) if tool in by_tool else None
+        rows.append(row)
     lines = [
         f"{words_n:,} words x {dim} dims (float32), {non_ascii:,} words with non-ASCII UTF-8; "
-        f"text rows: the first {small_n:,} words; median of {repeats} repeats, seconds.",
+        f"text rows: the first {small_n:,} words; median of {repeats} repeats, seconds. "
+        f"Load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} CPUs); CPU = seconds of CPU time of the process (all threads).",
         "",
-        "| operation | embedkit | gensim | embedkit speed-up |",
-        "|---|---|---|---|",
+        "| operation | embedkit | gensim | embedkit speed-up | CPU embedkit | CPU gensim |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        theirs = row["gensim_s"]
+        theirs, cpu_theirs = row["gensim_s"], row["gensim_cpu_s"]
         ratio = "" if theirs is None else f"{theirs / row['embedkit_s']:.1f}x"
         gensim_cell = "—" if theirs is None else f"{theirs:.2f}"
-        lines.append(f"| {row['operation']} | {row['embedkit_s']:.2f} | {gensim_cell} | {ratio} |")
+        gensim_cpu = "—" if cpu_theirs is None else f"{cpu_theirs:.2f}"
+        lines.append(
+            f"| {row['operation']} | {row['embedkit_s']:.2f} | {gensim_cell} | {ratio} "
+            f"| {row['embedkit_cpu_s']:.2f} | {gensim_cpu} |"
+        )
     return rows, "\n".join(lines) + "\n"
 
 
