@@ -13,6 +13,9 @@ from embedkit import UnknownWordError, UsageError, Vectors
 from embedkit import cosmul as cosmul_module
 from embedkit import index as index_module
 
+# gensim's most_similar_cosmul calls its own deprecated init_sims()
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
+
 
 def clustered(words: int, dim: int, clusters: int, seed: int) -> np.ndarray:
     """Vectors around cluster centres, with a shared offset, like trained embeddings (not uniform noise)."""
