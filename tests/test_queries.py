@@ -185,6 +185,14 @@ def test_approximate_indexes_find_the_exact_neighbours(space: Vectors, kind: str
     assert approx == [vectors.most_similar(w, k=10) for w in words]
     restricted = vectors.most_similar_batch(words[:20], k=5, restrict_vocab=1000, index=kind)
     assert all(int(w[1:]) < 1000 for answer in restricted for w, _ in answer)
+    import embedkit.vectors
+
+    with pytest.MonkeyPatch.context() as patch:  # large restrictions filter the approximate index by id
+        patch.setattr(embedkit.vectors, "EXACT_MAX", 100)
+        filtered = vectors.most_similar_batch(words[:20], k=5, restrict_vocab=1000, index=kind)
+        assert all(int(w[1:]) < 1000 for answer in filtered for w, _ in answer)
+        same_words = [[w for w, _ in r] == [w for w, _ in f] for r, f in zip(restricted, filtered)]
+        assert np.mean(same_words) >= 0.7
     mul = vectors.analogy("w1", "w2", "w3", method="mul")
     assert len(mul) == 10 and not {"w1", "w2", "w3"} & {w for w, _ in mul}
 
