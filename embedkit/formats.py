@@ -21,6 +21,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -137,20 +138,37 @@ def save_native(vectors: Vectors, path: str | os.PathLike[str]) -> None:
             json.dump(meta, out, ensure_ascii=False)
 
 
-def _read_matrix(path: Path) -> np.ndarray:
-    """A float32 ``.npy`` matrix read straight into :func:`fresh_matrix`; other arrays
-    through ``np.load(allow_pickle=False)``."""
+def _npy_matrix_header(stream: BinaryIO, size: int) -> tuple[int, int]:
+    """Shape of the float32 matrix whose ``.npy`` header starts ``stream``, checked against
+    the file ``size``; ``ValueError``/``EOFError`` for anything else or a lying header."""
     fmt = np.lib.format
-    with open(path, "rb") as stream:
+    try:
         version = fmt.read_magic(stream)
         if version == (1, 0):
             shape, fortran, dtype = fmt.read_array_header_1_0(stream)
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(stream)
         else:
-            return np.load(path, allow_pickle=False)
-        if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
-            return np.load(path, allow_pickle=False)
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, EOFError):
+        raise
+    except Exception as exc:  # numpy's header parser can raise tokenizer/syntax errors
+        raise ValueError(f"malformed .npy header ({type(exc).__name__})") from exc
+    if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+        raise ValueError(f"it holds {dtype} {shape}, not a float32 matrix")
+    if shape[0] * shape[1] * 4 > size - stream.tell():
+        raise EOFError(f"the file is shorter than its {shape[0]} x {shape[1]} header")
+    return shape
+
+
+def _read_matrix(path: Path) -> np.ndarray:
+    """A float32 ``.npy`` matrix read straight into :func:`fresh_matrix`.
+
+    The header is checked against the file size before anything is allocated, so a
+    header claiming a huge matrix fails fast instead of exhausting memory.
+    """
+    with open(path, "rb") as stream:
+        shape = _npy_matrix_header(stream, path.stat().st_size)
         matrix = fresh_matrix(*shape)
         target, done = memoryview(matrix).cast("B"), 0
         while done < matrix.nbytes:
@@ -170,7 +188,7 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
     try:
         with open(meta_path, encoding="utf-8") as stream:
             meta = json.load(stream)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise FormatError(f"{str(meta_path)!r} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != NATIVE_FORMAT:
         raise FormatError(f"{str(meta_path)!r} does not describe an embedkit model")
@@ -184,6 +202,8 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
         raise FormatError(f"{str(meta_path)!r}: 'words' must be a list of strings")
     try:
         if mmap:
+            with open(matrix_path, "rb") as stream:
+                _npy_matrix_header(stream, matrix_path.stat().st_size)
             matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
         else:
             matrix = _read_matrix(matrix_path)
@@ -197,7 +217,11 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False) -> Vectors:
             f"but vectors.npy is {matrix.shape[0]} x {matrix.shape[1]}"
         )
     counts = meta.get("counts")
-    if counts is not None and (not isinstance(counts, list) or len(counts) != len(words)):
+    if counts is not None and (
+        not isinstance(counts, list)
+        or len(counts) != len(words)
+        or not all(type(c) is int and 0 <= c < 2**63 for c in counts)
+    ):
         raise FormatError(f"{str(meta_path)!r}: 'counts' does not match the words")
     extra = meta.get("meta") if isinstance(meta.get("meta"), dict) else {}
     return Vectors(words, matrix, counts=None if counts is None else np.asarray(counts), meta=extra)

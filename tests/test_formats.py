@@ -365,3 +365,44 @@ def test_failed_allocation_is_reported_in_the_callers_thread(
     small.save_word2vec(tmp_path / "v.bin")
     with pytest.raises(MemoryError, match="5 x 7"):
         embedkit.load(tmp_path / "v.bin")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    part=st.sampled_from(["meta.json", "vectors.npy"]),
+    cut=st.integers(0, 400),
+    junk=st.binary(max_size=300),
+    mmap=st.booleans(),
+)
+def test_native_reader_never_crashes_on_damaged_files(
+    tmp_path: Path, part: str, cut: int, junk: bytes, mmap: bool
+) -> None:
+    """A native model whose meta.json or vectors.npy is cut and followed by arbitrary bytes
+    loads (if still consistent) or fails with embedkit's own error, never another one."""
+    folder = tmp_path / "model"
+    if not folder.exists():
+        Vectors(["a", "b", "c"], np.arange(6, dtype=np.float32).reshape(3, 2), counts=[3, 2, 1]).save(folder)
+        (tmp_path / "good").mkdir()
+        for name in ("meta.json", "vectors.npy"):
+            (tmp_path / "good" / name).write_bytes((folder / name).read_bytes())
+    for name in ("meta.json", "vectors.npy"):
+        (folder / name).write_bytes((tmp_path / "good" / name).read_bytes())
+    good = (folder / part).read_bytes()
+    (folder / part).write_bytes(good[:cut] + junk)
+    try:
+        vectors = embedkit.load(folder, mmap=mmap)
+    except FormatError:
+        return
+    assert len(vectors.words) == vectors.vectors.shape[0]
+
+
+def test_native_header_claiming_a_huge_matrix_is_refused_before_allocating(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    Vectors(["a"], np.ones((1, 2), dtype=np.float32)).save(folder)
+    header = np.lib.format.header_data_from_array_1_0(np.ones((1, 2), dtype=np.float32))
+    header["shape"] = (10**12, 2)
+    with open(folder / "vectors.npy", "wb") as out:
+        np.lib.format.write_array_header_1_0(out, header)
+        out.write(np.ones(2, dtype=np.float32).tobytes())
+    with pytest.raises(FormatError, match="shorter than its"):
+        embedkit.load(folder)
