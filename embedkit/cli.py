@@ -121,14 +121,41 @@ def train(
         int, typer.Option("--phrases", min=0, max=10, help="First join phrases (new_york) in N passes.")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    cluster: Annotated[
+        Optional[str],
+        typer.Option(
+            "--cluster",
+            help="Train on Dask: a scheduler address (tcp://host:8786) or local:N (N worker processes).",
+        ),
+    ] = None,
+    sync_rounds: Annotated[
+        Optional[int],
+        typer.Option(min=1, max=10_000, help="With --cluster: merges of the workers' weights per epoch (4)."),
+    ] = None,
+    combine: Annotated[
+        Optional[str],
+        typer.Option(help="With --cluster: merge workers' changes by sum (default) or average (Spark's)."),
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="With --cluster: seconds to wait for the scheduler.")
+    ] = 10.0,
 ) -> None:
     """Train word vectors (skip-gram, or CBOW) on CORPUS and write them to OUT."""
     from .trainer import train as train_vectors
 
-    with _user_errors(), warnings.catch_warnings(record=True) as caught:
+    with _user_errors(), warnings.catch_warnings(record=True) as caught, contextlib.ExitStack() as stack:
         warnings.simplefilter("always")
         if not out.parent.is_dir():
             raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        if (sync_rounds is not None or combine is not None) and cluster is None:
+            raise UsageError("--sync-rounds and --combine need --cluster")
+        if combine is not None and combine not in ("sum", "average"):
+            raise UsageError(f"--combine must be sum or average, got {combine!r}")
+        client = None
+        if cluster is not None:
+            from .distributed import connect
+
+            client = stack.enter_context(connect(cluster, timeout=connect_timeout))
         vectors = train_vectors(
             corpus,
             dim=dim,
@@ -144,11 +171,21 @@ def train(
             cbow=cbow,
             phrases=phrases,
             progress=not quiet,
+            cluster=client,
+            sync_rounds=sync_rounds,
+            combine=combine,
         )
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
         kind = save_vectors(vectors, out)
         info = vectors.meta["training"]
+        if "cluster" in info:
+            spread = info["cluster"]
+            typer.echo(
+                f"trained on dask: {spread['shards']} shards, {spread['sync_rounds']} sync rounds per epoch "
+                f"({spread['combine']})",
+                err=quiet,
+            )
         if phrases:
             found = info["phrases_found"]
             typer.echo(f"joined {found:,} phrases ({phrases} passes) before training", err=quiet)

@@ -10,6 +10,7 @@ With more workers the updates race (as in word2vec and gensim) and runs differ s
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -20,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from . import kernels
 from .corpus import EncodedCorpus, ReadStats, Vocabulary, build_vocabulary, encode_corpus
 from .errors import UsageError
 from .vectors import Vectors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
 
 CHUNK_TOKENS = 20_000
 
@@ -277,6 +282,9 @@ def train(
     cbow: bool = False,
     phrases: int = 0,
     progress: bool = True,
+    cluster: str | Client | None = None,
+    sync_rounds: int | None = None,
+    combine: str | None = None,
 ) -> Vectors:
     """Train word vectors with negative sampling (skip-gram, or CBOW with ``cbow=True``).
 
@@ -287,6 +295,14 @@ def train(
     default settings), into a temporary file that is then trained. Returns the input vectors
     with the vocabulary, most frequent word first; ``vectors.meta["training"]`` holds the
     settings, the mean loss of each epoch and the timings.
+
+    ``cluster`` trains data-parallel on Dask (``pip install 'embedkit[dask]'``): a scheduler
+    address (``"tcp://host:8786"``), ``"local:N"`` (a local cluster of N worker processes)
+    or a ``dask.distributed.Client``. The vocabulary is built here; each worker trains its
+    shard of the encoded corpus, and the workers' changes are merged ``sync_rounds`` times
+    per epoch (default 4), by adding them up (``combine="sum"``, default) or by Spark
+    MLlib's count-weighted averaging (``"average"``); ``workers`` is then unused. See
+    :mod:`embedkit.distributed`.
 
     >>> vectors = train("corpus.txt", dim=50, epochs=3, progress=False)  # doctest: +SKIP
     >>> vectors.most_similar("king", k=3)  # doctest: +SKIP
@@ -305,8 +321,21 @@ def train(
         cbow=cbow,
         phrases=phrases,
     )
+    if sync_rounds is not None and not 1 <= sync_rounds <= 10_000:
+        raise UsageError(f"sync_rounds must be between 1 and 10000, got {sync_rounds}")
+    if combine is not None and combine not in ("sum", "average"):
+        raise UsageError(f"combine must be 'sum' or 'average', got {combine!r}")
+    if (sync_rounds is not None or combine is not None) and cluster is None:
+        raise UsageError("sync_rounds and combine need a cluster")
     phrases_found = 0
-    with tempfile.TemporaryDirectory(prefix="embedkit-") as scratch:
+    cluster_info: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+        client = None
+        if cluster is not None:
+            from . import distributed
+
+            client = stack.enter_context(distributed.connect(cluster))
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="embedkit-"))
         if os.fspath(corpus) == "-":
             corpus = _spool_stdin(Path(scratch) / "stdin.txt")
         began = time.perf_counter()
@@ -327,7 +356,13 @@ def train(
         encoded = encode_corpus(corpus, vocab, Path(scratch) / "corpus.int32")
         vocab_seconds = time.perf_counter() - began
         started = time.perf_counter()
-        syn0, losses, pairs = _train_weights(encoded, vocab, settings, progress)
+        if client is None:
+            syn0, losses, pairs = _train_weights(encoded, vocab, settings, progress)
+        else:
+            rounds = distributed.DEFAULT_SYNC_ROUNDS if sync_rounds is None else sync_rounds
+            syn0, losses, pairs, cluster_info = distributed.train_on_cluster(
+                client, encoded, vocab, settings, rounds, progress, combine or "sum"
+            )
         train_seconds = time.perf_counter() - started
         kept_tokens = encoded.n_tokens
     report = TrainingReport(
@@ -354,4 +389,6 @@ def train(
             "words_per_second": round(report.words_per_second, 1),
         }
     }
+    if cluster_info:
+        meta["training"]["cluster"] = cluster_info
     return Vectors(vocab.words, syn0, counts=vocab.counts, meta=meta)

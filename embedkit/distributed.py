@@ -1,0 +1,419 @@
+"""Data-parallel training on a Dask cluster (``train(..., cluster=...)``).
+
+The driver (the process calling :func:`embedkit.train`) builds the vocabulary and encodes
+the corpus into an int32 file of word ids, as for single-process training. The file is cut
+into one contiguous *shard* per worker thread of the cluster (counted when training
+starts), and each shard into ``sync_rounds`` parts. In round ``r`` of every epoch each
+worker reads part ``r`` of its shard straight from the file, trains the numba kernel on it
+from the current weights, and sends back the rows it changed. The driver then merges them
+and the next round starts from the merged weights. More rounds keep the workers closer
+together (better vectors) at the price of more traffic (slower).
+
+Two merges (``combine``):
+
+* ``"sum"`` (default): every row gets the sum of the workers' changes to it, as if their
+  updates had been applied one after the other (like the Hogwild threads of a single
+  process, one round late).
+* ``"average"``: Spark MLlib's Word2Vec merge. Each changed row becomes the average of the
+  workers' versions of it, weighted by how many updates each worker made to it (its
+  expected count: kept occurrences of the word in the part under subsampling, plus the
+  expected negative draws for output vectors). A word all N workers see thus moves by
+  about 1/N of the sum, which acts like dividing its learning rate by N: on gensim's Lee
+  corpus with 2 workers, vectors came out clearly weaker than single-process ones unless
+  ``alpha`` was doubled (see benchmarks/README.md).
+
+* Weights travel as plain numpy arrays (scattered to the workers each round); tasks return
+  numpy arrays; no model object is ever pickled.
+* The learning rate falls linearly with global progress: all shards advance together, so a
+  part's rate is that of the position the whole run has reached.
+* The workers read the encoded corpus from its path: on a local cluster that is the
+  driver's temporary file; on a real cluster the folder must be on a filesystem every
+  worker mounts at the same path (set ``TMPDIR`` to such a folder on the driver).
+* A task whose worker dies is re-run elsewhere by the scheduler (up to dask's
+  ``distributed.scheduler.allowed-failures``, 3 by default); plain exceptions are retried
+  twice; if every worker holding a round's scattered weights dies, the driver, which still
+  has them, scatters them again and re-runs the round (3 tries). Tasks only read the
+  corpus and their inputs, so a re-run gives the same result, and nothing is written
+  until the whole run has succeeded.
+* Given the seed and the number of shards, a run is deterministic: every part is trained
+  by one thread from a seed of its own, and results are combined in shard order.
+
+``dask[distributed]`` is an optional dependency (``pip install 'embedkit[dask]'``),
+imported only when a cluster is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import kernels
+from .errors import EmbedkitError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
+    from .corpus import EncodedCorpus, Vocabulary
+    from .trainer import TrainingSettings
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a scheduler to answer (and for it to have a worker)."""
+DEFAULT_SYNC_ROUNDS = 4
+"""Synchronisation rounds per epoch unless told otherwise."""
+COMBINE = ("sum", "average")
+"""Ways to merge the workers' rows: add up their changes (default), or average them."""
+TASK_RETRIES = 2
+"""Re-runs of a task that raised (a task whose worker died is re-run by the scheduler)."""
+ROUND_ATTEMPTS = 3
+"""Runs of a round whose scattered inputs were lost with every worker holding them."""
+_LOCAL = re.compile(r"local:(.*)")
+
+
+class ClusterError(EmbedkitError):
+    """The cluster cannot be reached, cannot read the corpus, or a shard failed for good."""
+
+
+def _import_distributed() -> Any:
+    """``dask.distributed``, or a one-line error saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError("training on a cluster needs dask: pip install 'embedkit[dask]'") from None
+    return distributed
+
+
+def check_cluster(cluster: object) -> None:
+    """Reject a malformed ``cluster`` argument before any work (``UsageError``)."""
+    if isinstance(cluster, str):
+        match = _LOCAL.fullmatch(cluster.strip())
+        if match is not None:
+            value = match.group(1)
+            if not value.isdigit() or not 1 <= int(value) <= 256:
+                raise UsageError(f"cluster 'local:N' needs N between 1 and 256, got {cluster!r}")
+        elif not cluster.strip():
+            raise UsageError("cluster address is empty")
+        return
+    if not isinstance(cluster, _import_distributed().Client):
+        raise UsageError(
+            "cluster must be a scheduler address, 'local:N' or a dask.distributed.Client, "
+            f"got {type(cluster).__name__}"
+        )
+
+
+@contextlib.contextmanager
+def connect(cluster: str | Client, timeout: float = CONNECT_TIMEOUT) -> Iterator[Client]:
+    """A client of ``cluster``: a scheduler address, ``"local:N"`` or an existing client.
+
+    ``"local:N"`` starts a ``LocalCluster`` of N worker processes with one thread each and
+    shuts it down on exit; a client made from an address is closed on exit; a client passed
+    in is left open. Raises :class:`ClusterError` when the scheduler does not answer within
+    ``timeout`` seconds or has no worker.
+    """
+    check_cluster(cluster)
+    if not isinstance(cluster, str):
+        yield cluster
+        return
+    distributed = _import_distributed()
+    spec = cluster.strip()
+    match = _LOCAL.fullmatch(spec)
+    with contextlib.ExitStack() as stack:
+        if match is not None:
+            local = distributed.LocalCluster(
+                n_workers=int(match.group(1)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            stack.enter_context(local)
+            client = stack.enter_context(distributed.Client(local))
+        else:
+            try:
+                client = distributed.Client(spec, timeout=timeout)
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise ClusterError(f"cannot connect to the dask scheduler at {spec!r}: {reason}") from None
+            stack.enter_context(client)
+            try:
+                client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(
+                    f"the dask scheduler at {spec!r} has no worker (waited {timeout:g} s)"
+                ) from exc
+        yield client
+
+
+# --- worker side -------------------------------------------------------------------------
+
+
+def _file_size(path: str) -> int:
+    """Size of ``path`` as a worker sees it (-1 when it cannot see it)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
+def train_part(
+    path: str,
+    chunks: list[np.ndarray],
+    seeds: list[int],
+    alphas: list[tuple[float, float]],
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    window: int,
+    negative: int,
+    cbow: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]:
+    """Train one part (``chunks``: line bounds) on copies of the weights, for the driver to combine.
+
+    Runs on a worker; chunk ``i`` is trained with ``seeds[i]`` and learning rates falling
+    from ``alphas[i][0]`` to ``alphas[i][1]``. Returns (changed input rows, their values,
+    their weights, changed output rows, their values, their weights, summed loss,
+    examples, tokens read).
+    """
+    keep, cum_table, sig_table, logsig_table, noise = tables
+    new0 = syn0.copy()  # the scattered arrays are shared by tasks and re-runs: never mutated
+    new1 = syn1neg.copy()
+    occurrences = np.zeros(syn0.shape[0], dtype=np.int64)
+    loss, examples, words = 0.0, 0, 0
+    for bounds, seed, (alpha_start, alpha_end) in zip(chunks, seeds, alphas):
+        start, stop = int(bounds[0]), int(bounds[-1])
+        tokens = np.array(np.memmap(path, dtype=np.int32, mode="r", offset=4 * start, shape=(stop - start,)))
+        chunk_loss, chunk_examples, chunk_words = kernels.train_chunk(
+            new0, new1, tokens, bounds, keep, cum_table, sig_table, logsig_table,
+            window, negative, alpha_start, alpha_end, np.uint64(seed), cbow,
+        )  # fmt: skip
+        occurrences += np.bincount(tokens, minlength=syn0.shape[0])
+        loss += chunk_loss
+        examples += chunk_examples
+        words += chunk_words
+    kept = occurrences * (keep.astype(np.float64) / 2.0**32)
+    weight0 = kept
+    weight1 = kept + negative * kept.sum() * noise
+    rows0 = np.flatnonzero((new0 != syn0).any(axis=1)).astype(np.int32)
+    rows1 = np.flatnonzero((new1 != syn1neg).any(axis=1)).astype(np.int32)
+    return (
+        rows0, new0[rows0], np.maximum(weight0[rows0], 1e-6).astype(np.float32),
+        rows1, new1[rows1], np.maximum(weight1[rows1], 1e-6).astype(np.float32),
+        float(loss), int(examples), int(words),
+    )  # fmt: skip
+
+
+# --- driver side -------------------------------------------------------------------------
+
+
+def _split_even(sizes: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Cut a sequence of items with ``sizes`` into ``parts`` contiguous (start, stop) ranges."""
+    if sizes.size == 0:
+        return [(0, 0)] * parts
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="right")
+    edges = [0, *(int(c) for c in cuts), len(sizes)]
+    return list(itertools.pairwise(edges))
+
+
+def plan_parts(
+    line_starts: np.ndarray, shards: int, rounds: int, chunk_tokens: int
+) -> list[list[list[np.ndarray]]]:
+    """Chunks of every (round, shard): ``plan[r][s]`` is the list of chunk line bounds.
+
+    Shards are contiguous ranges of the corpus of about equal token counts, each cut into
+    ``rounds`` contiguous parts.
+    """
+    from .trainer import make_chunks
+
+    chunks = make_chunks(line_starts, chunk_tokens)
+    sizes = np.array([int(c[-1] - c[0]) for c in chunks], dtype=np.int64)
+    plan: list[list[list[np.ndarray]]] = [[[] for _ in range(shards)] for _ in range(rounds)]
+    for s, (a, b) in enumerate(_split_even(sizes, shards)):
+        for r, (c, d) in enumerate(_split_even(sizes[a:b], rounds)):
+            plan[r][s] = chunks[a + c : a + d]
+    return plan
+
+
+def _combine(weights: np.ndarray, results: list[tuple[np.ndarray, np.ndarray, np.ndarray]], how: str) -> None:
+    """Merge the workers' versions of the rows they changed into ``weights`` (in place).
+
+    ``"sum"`` adds up their changes; ``"average"`` sets each row to the weighted average of
+    the versions of the workers that changed it.
+    """
+    if how == "sum":
+        delta = np.zeros(weights.shape, dtype=np.float32)
+        for rows, values, _ in results:
+            delta[rows] += values - weights[rows]
+        weights += delta
+        return
+    total = np.zeros(weights.shape, dtype=np.float64)
+    weight = np.zeros(weights.shape[0], dtype=np.float64)
+    for rows, values, w in results:
+        total[rows] += values.astype(np.float64) * w[:, None]
+        weight[rows] += w
+    touched = np.flatnonzero(weight > 0)
+    weights[touched] = (total[touched] / weight[touched, None]).astype(np.float32)
+
+
+def _part_alphas(
+    chunks: list[np.ndarray], done: int, round_tokens: int, alpha_at: Callable[[float], float]
+) -> list[tuple[float, float]]:
+    """Learning rates of a part's chunks: the part spans the whole round's global progress."""
+    part_tokens = sum(int(b[-1] - b[0]) for b in chunks)
+    edges = np.concatenate(([0], np.cumsum([int(b[-1] - b[0]) for b in chunks])))
+    at = done + round_tokens * edges / max(part_tokens, 1)
+    return [(alpha_at(float(a)), alpha_at(float(b))) for a, b in itertools.pairwise(at)]
+
+
+def _chunk_size(n_tokens: int, shards: int, rounds: int) -> int:
+    """Chunks small enough that every part of every shard gets a few of them."""
+    from .trainer import CHUNK_TOKENS
+
+    return int(max(1_000, min(CHUNK_TOKENS, n_tokens // max(4 * shards * rounds, 1))))
+
+
+def train_on_cluster(
+    client: Client,
+    encoded: EncodedCorpus,
+    vocab: Vocabulary,
+    settings: TrainingSettings,
+    sync_rounds: int,
+    progress: bool,
+    combine: str = "sum",
+    shards: int | None = None,
+) -> tuple[np.ndarray, list[float], int, dict[str, Any]]:
+    """Run all epochs on the cluster; return (input vectors, epoch losses, pairs, run info).
+
+    ``shards`` defaults to the number of worker threads of the cluster at the start.
+    """
+    from .trainer import _Progress
+
+    distributed = _import_distributed()
+    s = settings
+    path = os.fspath(encoded.path)
+    nthreads = client.nthreads()
+    if not nthreads:
+        raise ClusterError("the dask cluster has no worker")
+    shards = shards or sum(nthreads.values())
+    size = encoded.n_tokens * 4
+    seen = client.run(_file_size, path)
+    blind = sorted(worker for worker, got in seen.items() if got != size)
+    if blind:
+        raise ClusterError(
+            f"{len(blind)} of {len(seen)} workers cannot read the encoded corpus {path!r} "
+            "(on a real cluster it must be on a filesystem all workers share: set TMPDIR to a "
+            "folder there)"
+        )
+
+    n_words = len(vocab)
+    rng = np.random.default_rng(s.seed)
+    syn0 = ((rng.random((n_words, s.dim), dtype=np.float32) - 0.5) / s.dim).astype(np.float32)
+    syn1neg = np.zeros((n_words, s.dim), dtype=np.float32)
+    keep = kernels.make_keep_thresholds(vocab.counts, s.sample)
+    cum_table = kernels.make_noise_table(vocab.counts)
+    noise = np.diff(cum_table, prepend=0) / float(cum_table[-1])
+    sig_table, logsig_table = kernels.make_sigmoid_tables()
+    static = (keep, cum_table, sig_table, logsig_table, noise)
+    tables = client.scatter(static, broadcast=True, hash=False)
+
+    chunk_tokens = _chunk_size(encoded.n_tokens, shards, sync_rounds)
+    plan = plan_parts(encoded.line_starts, shards, sync_rounds, chunk_tokens)
+    offsets = sorted(int(b[0]) for row in plan for part in row for b in part)
+    chunk_ids = {offset: i for i, offset in enumerate(offsets)}  # chunk index: part of its seed
+    n_tokens = encoded.n_tokens
+    total_work = n_tokens * s.epochs
+
+    def alpha_at(done: float) -> float:
+        return s.alpha - (s.alpha - s.min_alpha) * (done / total_work)
+
+    run = uuid.uuid4().hex[:8]
+    epoch_loss = np.zeros(s.epochs, dtype=np.float64)
+    epoch_pairs = np.zeros(s.epochs, dtype=np.int64)
+    bar = _Progress(progress, total_work)
+    done = 0
+    started = time.perf_counter()
+    state: dict[str, Any] = {"tables": tables, "futures": []}
+
+    def run_round(epoch: int, r: int, row: list[list[np.ndarray]], round_tokens: int) -> list[Any]:
+        """Scatter the weights, train every shard's part of round ``r``, gather the results."""
+        base0, base1 = client.scatter([syn0, syn1neg], broadcast=True, hash=False)
+        futures = state["futures"] = []
+        for shard, chunks in enumerate(row):
+            if not chunks:
+                continue
+            seeds = [(s.seed << 32) ^ (epoch << 24) ^ chunk_ids[int(b[0])] for b in chunks]
+            alphas = _part_alphas(chunks, done, round_tokens, alpha_at)
+            args = (
+                path,
+                list(chunks),
+                seeds,
+                alphas,
+                base0,
+                base1,
+                state["tables"],
+                s.window,
+                s.negative,
+                s.cbow,
+            )
+            key = f"embedkit-train-{run}-e{epoch}-r{r}-s{shard}-{uuid.uuid4().hex[:6]}"
+            futures.append(client.submit(train_part, *args, key=key, retries=TASK_RETRIES, pure=False))
+        results = client.gather(futures)
+        state["futures"] = []
+        return results
+
+    try:
+        for epoch, (r, row) in itertools.product(range(s.epochs), enumerate(plan)):
+            round_tokens = sum(int(b[-1] - b[0]) for part in row for b in part)
+            if round_tokens == 0:
+                continue
+            for attempt in range(ROUND_ATTEMPTS):
+                try:
+                    results = run_round(epoch, r, row, round_tokens)
+                    break
+                except CancelledError:
+                    # every worker holding this round's scattered inputs died: they cannot
+                    # be recomputed, but the driver still has them, so run the round again
+                    if attempt == ROUND_ATTEMPTS - 1:
+                        raise ClusterError(
+                            f"training failed: workers kept dying and lost the weights {ROUND_ATTEMPTS} times"
+                        ) from None
+                    state["tables"] = client.scatter(static, broadcast=True, hash=False)
+            _combine(syn0, [(res[0], res[1], res[2]) for res in results], combine)
+            _combine(syn1neg, [(res[3], res[4], res[5]) for res in results], combine)
+            epoch_loss[epoch] += sum(res[6] for res in results)
+            epoch_pairs[epoch] += sum(res[7] for res in results)
+            done += round_tokens
+            del results
+            speed = done * encoded.raw_tokens / max(n_tokens, 1) / max(time.perf_counter() - started, 1e-9)
+            loss = epoch_loss[epoch] / max(epoch_pairs[epoch], 1)
+            bar.update(done, f"{epoch + 1}/{s.epochs}", speed, alpha_at(done), loss)
+    except distributed.KilledWorker as exc:
+        raise ClusterError(f"training failed: workers kept dying on the same shard ({exc})") from None
+    except (KeyboardInterrupt, EmbedkitError):
+        raise
+    except Exception as exc:
+        raise ClusterError(f"training on the cluster failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        bar.close()
+        if state["futures"]:
+            client.cancel(state["futures"])
+        state.clear()
+        del tables
+    losses = (epoch_loss / np.maximum(epoch_pairs, 1)).tolist()
+    info = {
+        "scheduler": client.scheduler.address,
+        "shards": shards,
+        "sync_rounds": sync_rounds,
+        "combine": combine,
+        "chunk_tokens": chunk_tokens,
+    }
+    return syn0, losses, int(epoch_pairs.sum()), info
