@@ -297,6 +297,8 @@ def train_on_cluster(
     """
     from .trainer import _Progress
 
+    if combine not in COMBINE:
+        raise UsageError(f"combine must be one of {', '.join(COMBINE)}, got {combine!r}")
     distributed = _import_distributed()
     s = settings
     path = os.fspath(encoded.path)

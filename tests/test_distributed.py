@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import embedkit
-from embedkit.corpus import build_vocabulary, encode_corpus
-from embedkit.distributed import ClusterError, connect, plan_parts
+from embedkit.corpus import EncodedCorpus, build_vocabulary, encode_corpus
+from embedkit.distributed import ClusterError, connect, plan_parts, train_on_cluster
 from embedkit.errors import UsageError
+from embedkit.trainer import TrainingSettings
 
 from .conftest import run_cli
 
@@ -172,6 +173,13 @@ def test_bad_cluster_addresses_fail_fast_with_one_line(lee_path: Path, tmp_path:
     no_cluster = run_cli("train", lee_path, "-o", out, "--sync-rounds", "2")
     assert no_cluster.returncode == 2 and "--cluster" in no_cluster.stderr
     assert not out.exists()
+
+
+def test_workers_that_cannot_see_the_corpus_are_named(client, lee_path: Path, tmp_path: Path) -> None:
+    vocab = build_vocabulary(lee_path, min_count=5)
+    unseen = EncodedCorpus(tmp_path / "elsewhere.int32", 10, np.array([0, 10]), 10)
+    with pytest.raises(ClusterError, match=r"2 of 2 workers cannot read the encoded corpus .*all workers share"):
+        train_on_cluster(client, unseen, vocab, TrainingSettings(epochs=1), 1, progress=False)
 
 
 def test_bad_cluster_arguments_in_python(lee_path: Path) -> None:
