@@ -9,6 +9,7 @@ every epoch reads through a read-only memory map.
 
 from __future__ import annotations
 
+import array
 import bz2
 import codecs
 import gzip
@@ -213,7 +214,7 @@ def encode_corpus(
 ) -> EncodedCorpus:
     """Encode the corpus as int32 word ids written to ``out_path`` and memory-map it back."""
     index = vocab.index
-    starts = [0]
+    starts = array.array("q", [0])  # 8 bytes a line (a list of ints would take ~36)
     position = 0
     buffer: list[int] = []
     open_line = False
@@ -239,6 +240,6 @@ def encode_corpus(
     return EncodedCorpus(
         path=Path(out_path),
         n_tokens=position,
-        line_starts=np.asarray(starts, dtype=np.int64),
+        line_starts=np.frombuffer(starts, dtype=np.int64),
         raw_tokens=vocab.total_tokens,
     )

@@ -108,8 +108,10 @@ def make_chunks(line_starts: np.ndarray, chunk_tokens: int = CHUNK_TOKENS) -> li
     cut), so every token of every line is trained however long the line is.
     """
     total = int(line_starts[-1])
-    lengths = np.diff(line_starts)
-    if lengths.size and lengths.max() > chunk_tokens:
+    block = 1 << 20  # lengths in blocks: no temporary as large as line_starts
+    pieces = (line_starts[i : i + block + 1] for i in range(0, len(line_starts), block))
+    longest = max((int(np.diff(piece).max(initial=0)) for piece in pieces), default=0)
+    if longest > chunk_tokens:
         cuts = [
             np.arange(start + chunk_tokens, stop, chunk_tokens)
             for start, stop in itertools.pairwise(line_starts)
@@ -118,7 +120,7 @@ def make_chunks(line_starts: np.ndarray, chunk_tokens: int = CHUNK_TOKENS) -> li
         line_starts = np.union1d(line_starts, np.concatenate(cuts))
     marks = np.arange(chunk_tokens, total, chunk_tokens)
     bounds = np.unique(np.concatenate(([0], np.searchsorted(line_starts, marks), [len(line_starts) - 1])))
-    return [np.ascontiguousarray(line_starts[a : b + 1]) for a, b in itertools.pairwise(bounds) if b > a]
+    return [line_starts[a : b + 1] for a, b in itertools.pairwise(bounds) if b > a]  # views, no copies
 
 
 class _Progress:
