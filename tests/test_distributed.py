@@ -178,7 +178,8 @@ def test_bad_cluster_addresses_fail_fast_with_one_line(lee_path: Path, tmp_path:
 def test_workers_that_cannot_see_the_corpus_are_named(client, lee_path: Path, tmp_path: Path) -> None:
     vocab = build_vocabulary(lee_path, min_count=5)
     unseen = EncodedCorpus(tmp_path / "elsewhere.int32", 10, np.array([0, 10]), 10)
-    with pytest.raises(ClusterError, match=r"2 of 2 workers cannot read the encoded corpus .*all workers share"):
+    message = r"2 of 2 workers cannot read the encoded corpus .*all workers share"
+    with pytest.raises(ClusterError, match=message):
         train_on_cluster(client, unseen, vocab, TrainingSettings(epochs=1), 1, progress=False)
 
 
