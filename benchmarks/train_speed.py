@@ -43,13 +43,20 @@ def _evaluate(words: list[str], matrix) -> dict:
 
 
 def run_one(
-    tool: str, corpus: str, workers: int, seed: int, evaluate: bool, epochs: int, save: str | None = None
+    tool: str,
+    corpus: str,
+    workers: int,
+    seed: int,
+    evaluate: bool,
+    epochs: int,
+    save: str | None = None,
+    min_count: int | None = None,
 ) -> dict:
     """Train once in this process and return the measurements (called in a subprocess).
 
     ``save`` writes the trained vectors there in embedkit's native format.
     """
-    settings = {**SETTINGS, "epochs": epochs}
+    settings = {**SETTINGS, "epochs": epochs, "min_count": min_count or SETTINGS["min_count"]}
     if tool == "embedkit":
         import embedkit
 
@@ -103,6 +110,7 @@ def measure(
     evaluate: bool = True,
     epochs: int = 0,
     save: Path | None = None,
+    min_count: int | None = None,
 ) -> dict:
     """Run one training in a fresh subprocess; add its peak RSS in MB."""
     cmd = [
@@ -113,6 +121,8 @@ def measure(
         cmd.append("--no-eval")
     if save is not None:
         cmd += ["--save", str(save)]
+    if min_count is not None:
+        cmd += ["--min-count", str(min_count)]
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=root, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -201,25 +211,34 @@ def _prefix_file(corpus: Path, tokens: int, times: int, out: Path) -> Path:
 
 
 def scale(corpus: Path, sizes: list[float], times: int, scratch: Path, epochs: int) -> str:
-    """Training time, throughput and peak RSS of embedkit as the corpus grows."""
+    """Training time, throughput and peak RSS of embedkit as the corpus grows.
+
+    The corpus repeated ``times`` times is trained with ``min_count`` multiplied by
+    ``times`` too, so it has exactly the vocabulary of the corpus itself: the memory
+    comparison is then about the corpus size alone, with the same weight matrices.
+    """
+    min_count = SETTINGS["min_count"]
     lines = [
         f"embedkit, 2 workers, {epochs} epoch(s), skip-gram dim 100, window 5, negative 5.",
         "",
-        "| corpus | tokens | vocabulary + encoding s | train s | words/s | peak RSS MB |",
-        "|---|---|---|---|---|---|",
+        "| corpus | tokens | min_count | vocabulary | vocab + encoding s | train s | words/s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     rss = {}
-    files = [(f"{size / 1e6:g}M prefix", _prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"))
-             for size in sizes]  # fmt: skip
-    files.append((f"whole corpus x {times}", _prefix_file(corpus, 10**12, times, scratch / "times.txt")))
-    files.insert(-1, ("whole corpus", corpus))
-    for name, path in files:
-        row = measure("embedkit", path, 2, evaluate=False, epochs=epochs)
+    runs = [
+        (f"{size / 1e6:g}M prefix", _prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"), min_count)
+        for size in sizes
+    ]
+    runs.append(("whole corpus", corpus, min_count))
+    repeated = _prefix_file(corpus, 10**12, times, scratch / "times.txt")
+    runs.append((f"whole corpus x {times}", repeated, min_count * times))
+    for name, path, count in runs:
+        row = measure("embedkit", path, 2, evaluate=False, epochs=epochs, min_count=count)
         print(json.dumps(row), flush=True)
         rss[name] = row["peak_rss_mb"]
         lines.append(
-            f"| {name} | {row['raw_tokens']:,} | {row['vocab_seconds']:.1f} | {row['train_seconds']:.1f} "
-            f"| {row['words_per_second']:,.0f} | {row['peak_rss_mb']:,.0f} |"
+            f"| {name} | {row['raw_tokens']:,} | {count} | {row['vocab']:,} | {row['vocab_seconds']:.1f} "
+            f"| {row['train_seconds']:.1f} | {row['words_per_second']:,.0f} | {row['peak_rss_mb']:,.0f} |"
         )
     growth = rss[f"whole corpus x {times}"] - rss["whole corpus"]
     lines += ["", f"Peak RSS growth from the whole corpus to {times} times it: {growth:+,.0f} MB."]
@@ -243,12 +262,14 @@ def main() -> None:
     parser.add_argument("--one", choices=["embedkit", "gensim"], help=argparse.SUPPRESS)
     parser.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
+    parser.add_argument("--min-count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         evaluate = not args.no_eval
         result = run_one(
-            args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs, args.save
-        )
+            args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs, args.save,
+            args.min_count,
+        )  # fmt: skip
         print(json.dumps(result))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -174,7 +174,9 @@ def _train_weights(
     s = settings
     n_words = len(vocab)
     rng = np.random.default_rng(s.seed)
-    syn0 = ((rng.random((n_words, s.dim), dtype=np.float32) - 0.5) / s.dim).astype(np.float32)
+    syn0 = rng.random((n_words, s.dim), dtype=np.float32)  # in place: no temporary matrices
+    syn0 -= np.float32(0.5)
+    syn0 /= np.float32(s.dim)
     syn1neg = np.zeros((n_words, s.dim), dtype=np.float32)
     keep = kernels.make_keep_thresholds(vocab.counts, s.sample)
     cum_table = kernels.make_noise_table(vocab.counts)
