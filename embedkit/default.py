@@ -86,7 +86,7 @@ def load_default(*, progress: bool = True, **overrides: Any) -> Vectors:
         return load_native(path)
     if progress:
         print(
-            "embedkit: training the default model on first use (about 4 minutes, once); "
+            "embedkit: training the default model on first use (about 3 minutes, once); "
             f"it is cached in {path.parent}",
             file=sys.stderr,
         )
