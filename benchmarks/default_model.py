@@ -15,10 +15,10 @@ import argparse
 import lzma
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import embedkit
+from benchmarks.train_speed import train_gensim
 from embedkit.default import DEFAULT_SETTINGS, default_corpus_path
 from embedkit.evaluation import evaluate_analogies, evaluate_similarity
 
@@ -26,31 +26,7 @@ CAPITALS = ("capital-common-countries", "capital-world")
 
 
 def _gensim_vectors(corpus: Path, seed: int, workers: int) -> tuple[embedkit.Vectors, float]:
-    from gensim.models import Word2Vec
-
-    s = DEFAULT_SETTINGS
-    model = Word2Vec(
-        sg=1,
-        vector_size=s["dim"],
-        window=s["window"],
-        negative=s["negative"],
-        sample=s["sample"],
-        min_count=s["min_count"],
-        alpha=s["alpha"],
-        min_alpha=s["min_alpha"],
-        epochs=s["epochs"],
-        workers=workers,
-        seed=seed,
-    )
-    model.build_vocab(corpus_file=str(corpus))
-    started = time.perf_counter()
-    model.train(
-        corpus_file=str(corpus),
-        total_examples=model.corpus_count,
-        total_words=model.corpus_total_words,
-        epochs=s["epochs"],
-    )
-    seconds = time.perf_counter() - started
+    model, _, seconds = train_gensim(corpus, DEFAULT_SETTINGS, workers, seed)
     return embedkit.Vectors(model.wv.index_to_key, model.wv.vectors), seconds
 
 

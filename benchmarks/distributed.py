@@ -18,19 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.train_speed import prefix_file
+
 SETTINGS = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
-
-
-def _prefix(corpus: Path, tokens: int, out: Path) -> Path:
-    """The first ``tokens`` tokens of ``corpus`` (whole lines)."""
-    count = 0
-    with open(corpus, encoding="utf-8") as source, open(out, "w", encoding="utf-8") as sink:
-        for line in source:
-            sink.write(line)
-            count += len(line.split())
-            if count >= tokens:
-                break
-    return out
 
 
 def _measure(corpus: Path, label: str, **kwargs: object) -> dict:
@@ -76,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="embedkit-bench-") as scratch:
         corpus = args.corpus
         if args.tokens:
-            corpus = _prefix(corpus, int(args.tokens), Path(scratch) / "prefix.txt")
+            corpus = prefix_file(corpus, int(args.tokens), 1, Path(scratch) / "prefix.txt")
         rows = [_measure(corpus, f"single process, {args.workers} threads", workers=args.workers)]
         with (
             LocalCluster(

@@ -30,11 +30,14 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+import embedkit
 from benchmarks import train_speed
 from corpora.build_benchmark_corpus import prepare_benchmark_corpus
+from embedkit.evaluation import gensim_test_file
 
 RESULTS = Path(__file__).parent / "results"
 QUICK_TOKENS = 1_000_000
@@ -74,13 +77,9 @@ def _median_time(func, repeats: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def evaluation_timing(model: Path, repeats: int) -> dict:
-    """Seconds to evaluate the whole Google set on the full vocabulary: embedkit vs gensim."""
-    import embedkit
-    from embedkit.evaluation import gensim_test_file
-
-    vectors = embedkit.load(model)
-    kv = vectors.to_gensim()
+def evaluation_timing(vectors: embedkit.Vectors, kv: Any, repeats: int) -> dict:
+    """Seconds to evaluate the whole Google set on the full vocabulary: embedkit vs gensim
+    (``kv``: the same vectors as gensim ``KeyedVectors``)."""
     questions = str(gensim_test_file("questions-words.txt"))
     size = len(vectors)
     ours_s, ours = _median_time(lambda: embedkit.evaluate_analogies(vectors, restrict=size), repeats)
@@ -95,13 +94,8 @@ def evaluation_timing(model: Path, repeats: int) -> dict:
     }
 
 
-def query_timing(model: Path, n_queries: int, repeats: int) -> dict:
+def query_timing(vectors: embedkit.Vectors, kv: Any, n_queries: int, repeats: int) -> dict:
     """Analogy queries per second: one batched embedkit call against gensim's loop."""
-    import embedkit
-    from embedkit.evaluation import gensim_test_file
-
-    vectors = embedkit.load(model)
-    kv = vectors.to_gensim()
     triples = []
     for line in gensim_test_file("questions-words.txt").read_text().splitlines():
         words = line.lower().split()
@@ -212,9 +206,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="embedkit-bench-") as scratch:
         scratch = Path(scratch)
         if args.quick:
-            corpus = train_speed._prefix_file(corpus, QUICK_TOKENS, 1, scratch / "quick.txt")
+            corpus = train_speed.prefix_file(corpus, QUICK_TOKENS, 1, scratch / "quick.txt")
         workers = [2] if args.quick else [2, 1]
         rows, table = train_speed.compare(corpus, args.repeats, workers, [2], save_dir=scratch)
+        vectors = embedkit.load(scratch / "embedkit")
+        kv = vectors.to_gensim()
         result = {
             "date": date,
             "machine": machine_info(),
@@ -223,8 +219,8 @@ def main() -> None:
             "repeats": args.repeats,
             "training_runs": rows,
             "training_table": table,
-            "evaluation": evaluation_timing(scratch / "embedkit", args.repeats),
-            "queries": query_timing(scratch / "embedkit", args.queries, args.repeats),
+            "evaluation": evaluation_timing(vectors, kv, args.repeats),
+            "queries": query_timing(vectors, kv, args.queries, args.repeats),
         }
     stem = args.out / (f"{date}-quick" if args.quick else date)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 SETTINGS = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
 RESULTS = Path(__file__).parent / "results"
@@ -40,6 +41,28 @@ def _evaluate(words: list[str], matrix) -> dict:
             vectors, embedkit.evaluation.gensim_test_file("simlex999.txt")
         ).spearman,
     }
+
+
+def train_gensim(corpus: str | Path, settings: dict, workers: int, seed: int) -> tuple[Any, float, float]:
+    """gensim skip-gram ``Word2Vec`` on ``corpus`` through ``corpus_file=`` with embedkit-style
+    ``settings``; returns (model, vocabulary seconds, training seconds)."""
+    from gensim.models import Word2Vec
+
+    s = settings
+    model = Word2Vec(
+        sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
+        min_count=s["min_count"], alpha=s.get("alpha", 0.025), min_alpha=s.get("min_alpha", 0.0001),
+        epochs=s["epochs"], workers=workers, seed=seed,
+    )  # fmt: skip
+    began = time.perf_counter()
+    model.build_vocab(corpus_file=str(corpus))
+    vocab_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    model.train(
+        corpus_file=str(corpus), total_examples=model.corpus_count,
+        total_words=model.corpus_total_words, epochs=s["epochs"],
+    )  # fmt: skip
+    return model, vocab_seconds, time.perf_counter() - began
 
 
 def run_one(
@@ -70,25 +93,11 @@ def run_one(
         }
         words, matrix = vectors.words, vectors.vectors
     else:
-        from gensim.models import Word2Vec
-
-        s = settings
-        model = Word2Vec(
-            sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
-            min_count=s["min_count"], epochs=s["epochs"], workers=workers, seed=seed,
-        )  # fmt: skip
-        began = time.perf_counter()
-        model.build_vocab(corpus_file=corpus)
-        vocab_seconds = time.perf_counter() - began
-        began = time.perf_counter()
-        model.train(
-            corpus_file=corpus, total_examples=model.corpus_count,
-            total_words=model.corpus_total_words, epochs=s["epochs"],
-        )  # fmt: skip
+        model, vocab_seconds, train_seconds = train_gensim(corpus, settings, workers, seed)
         out = {
             "raw_tokens": model.corpus_total_words,
             "vocab_seconds": vocab_seconds,
-            "train_seconds": time.perf_counter() - began,
+            "train_seconds": train_seconds,
             "vocab": len(model.wv),
         }
         words, matrix = model.wv.index_to_key, model.wv.vectors
@@ -195,7 +204,7 @@ def compare(
     return rows, header + "\n".join(lines) + "\n"
 
 
-def _prefix_file(corpus: Path, tokens: int, times: int, out: Path) -> Path:
+def prefix_file(corpus: Path, tokens: int, times: int, out: Path) -> Path:
     """The first ``tokens`` tokens of ``corpus`` (whole lines), repeated ``times`` times."""
     lines, count = [], 0
     with open(corpus, encoding="utf-8") as stream:
@@ -226,11 +235,11 @@ def scale(corpus: Path, sizes: list[float], times: int, scratch: Path, epochs: i
     ]
     rss = {}
     runs = [
-        (f"{size / 1e6:g}M prefix", _prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"), min_count)
+        (f"{size / 1e6:g}M prefix", prefix_file(corpus, int(size), 1, scratch / f"p{size:g}.txt"), min_count)
         for size in sizes
     ]
     runs.append(("whole corpus", corpus, min_count))
-    repeated = _prefix_file(corpus, 10**12, times, scratch / "times.txt")
+    repeated = prefix_file(corpus, 10**12, times, scratch / "times.txt")
     runs.append((f"whole corpus x {times}", repeated, min_count * times))
     for name, path, count in runs:
         row = measure("embedkit", path, 2, evaluate=False, epochs=epochs, min_count=count)
