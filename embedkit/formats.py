@@ -39,7 +39,17 @@ _WHITESPACE = re.compile(r"\s")
 
 # --- atomic output ------------------------------------------------------------------
 def _umask() -> int:
-    """The process's file-creation mask (temporary files are private; outputs follow it)."""
+    """The process's file-creation mask (temporary files are private; outputs follow it).
+
+    Read from ``/proc`` where possible: setting and restoring the mask would briefly change
+    it for every other thread creating files at that moment."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
