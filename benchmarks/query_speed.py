@@ -254,7 +254,9 @@ def plot(rows: list[dict], path: Path) -> None:
     sizes = [r["words"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     ax.plot(sizes, [r["exact_ms"] for r in rows], "o-", label="exact (IndexFlatIP)")
-    ax.plot(sizes, [r["hnsw_ms"] for r in rows], "s-", label="HNSW (M 32, efSearch 128)")
+    config = embedkit.index.IndexConfig()
+    label = f"HNSW (M {config.M}, efConstruction {config.ef_construction}, efSearch {config.ef_search})"
+    ax.plot(sizes, [r["hnsw_ms"] for r in rows], "s-", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("vocabulary size (words)")

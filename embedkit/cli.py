@@ -7,6 +7,7 @@ Every failure a user can cause ends in one line on stderr and a non-zero exit co
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import warnings
 from collections.abc import Iterator
@@ -33,10 +34,24 @@ ModelOption = Annotated[
 TopK = Annotated[int, typer.Option("-k", min=1, max=100_000, help="Number of answers.")]
 
 
+class _StderrNotes(logging.Handler):
+    """embedkit's log notes (such as an index being built, which takes minutes at 1M words) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"embedkit: {record.getMessage()}", err=True)
+
+
+_notes = _StderrNotes(logging.INFO)
+
+
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     """embedkit: word embeddings and semantic analogies."""
     _state["debug"] = debug
+    logger = logging.getLogger("embedkit")
+    if _notes not in logger.handlers:
+        logger.addHandler(_notes)
+    logger.setLevel(logging.INFO)
 
 
 @contextlib.contextmanager
@@ -251,7 +266,7 @@ IndexName = Annotated[
 ]
 HnswM = Annotated[Optional[int], typer.Option("--hnsw-m", min=2, max=256, help="HNSW links per word (32).")]
 EfConstruction = Annotated[
-    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (80).")
+    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (200).")
 ]
 EfSearch = Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (128).")]
 Nlist = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells (about 4 sqrt(words)).")]

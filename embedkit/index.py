@@ -13,7 +13,7 @@ inner-product index over the unit rows:
 Query words are excluded by asking for a few more neighbours than needed and dropping them.
 
 Approximate indexes take minutes to build at a million words, so they are saved: inside a
-native model folder (``<model>/index-hnsw-M32-efc80-<hash>.faiss``), or, for a word2vec or
+native model folder (``<model>/index-hnsw-M32-efc200-<hash>.faiss``), or, for a word2vec or
 GloVe file, in the user cache folder (``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``,
 else ``~/.cache/embedkit``, under ``indexes/``), named by a hash of the words and vectors. A
 saved index is reused only if the hash of the model's content matches, so a changed model
@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +53,8 @@ import faiss
 import numpy as np
 
 from .errors import UsageError
+
+log = logging.getLogger(__name__)
 
 KINDS = ("auto", "exact", "hnsw", "ivf")
 EXACT_MAX = 200_000
@@ -134,7 +138,7 @@ class IndexConfig:
 
     kind: str = "auto"
     M: int = 32
-    ef_construction: int = 80
+    ef_construction: int = 200
     ef_search: int = 128
     nlist: int | None = None
     nprobe: int = 64
@@ -272,7 +276,7 @@ def build_faiss(unit: np.ndarray, kind: str, config: IndexConfig) -> Any:
 
 
 def build_params(kind: str, config: IndexConfig, size: int) -> str:
-    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc80``."""
+    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc200``."""
     if kind == "hnsw":
         return f"hnsw-M{config.M}-efc{config.ef_construction}"
     return f"ivf-nlist{config.nlist_for(size)}"
@@ -363,7 +367,16 @@ def load_or_build(
             found = _read(path, kind, size, dim)
             if found is not None:
                 return ApproximateIndex(found, kind)
+    log.info(
+        "building the %s index over %s words (%s); %s",
+        kind.upper(),
+        f"{size:,}",
+        build_params(kind, config, size),
+        "it is saved for later runs" if paths else "it is kept in memory only",
+    )
+    began = time.perf_counter()
     index = build_faiss(unit, kind, config)
+    log.info("built in %.1f s", time.perf_counter() - began)
     for path in paths:
         try:
             if path.parent == source:
