@@ -291,7 +291,7 @@ def markdown(result: dict) -> str:
                 f"| **{one['queries'] / sec / one['gensim_queries_per_s']:.1f}x** |"
                 for t, sec in one["embedkit_batched_seconds_by_threads"].items()
             ),
-            f"| embedkit `analogy_batch(method=\"mul\")` (3CosMul, 1 thread) | "
+            f'| embedkit `analogy_batch(method="mul")` (3CosMul, 1 thread) | '
             f"{one['embedkit_3cosmul_batched_queries_per_s']:,.0f} | - |",
             f"\nIdentical top-10 words: {one['identical_top10_words']:,} of {one['queries']:,} "
             f"(the others: {one.get('differing_by_near_ties', '?')} swap words whose cosines are equal "

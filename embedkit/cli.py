@@ -212,7 +212,6 @@ def train(
         )
 
 
-
 @app.command()
 def phrases(
     corpus: Annotated[Path, typer.Argument(help="Text file (a sentence per line), a folder of them, or -.")],

@@ -393,9 +393,10 @@ class Vectors:
             self._check_k(k)
             rows = [self.index_of(w) for w in (a, b, c)]
             return self._search_one(rows[1:], rows[:1], k, index, restrict_vocab)
-        return self.analogy_batch(
+        answers = self.analogy_batch(
             [(a, b, c)], k, method=method, restrict_vocab=restrict_vocab, index=index
-        )[0]  # type: ignore[return-value]
+        )
+        return answers[0]  # type: ignore[return-value]
 
     def analogy_batch(
         self,
