@@ -1,4 +1,4 @@
-"""The code base stays ruff-clean (ruff comes with the test extra)."""
+"""The code base stays ruff-clean, lint and format (ruff comes with the test extra)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ["embedkit", "tests", "benchmarks", "corpora"]
 
 
-def test_ruff_clean() -> None:
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_clean(command: list[str]) -> None:
     beside_python = Path(sys.executable).parent / "ruff"
     ruff = shutil.which("ruff") or (str(beside_python) if beside_python.exists() else None)
     if ruff is None:
         pytest.skip("ruff is not installed")
-    result = subprocess.run(
-        [ruff, "check", "embedkit", "tests", "benchmarks", "corpora"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = subprocess.run([ruff, *command, *FOLDERS], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
