@@ -265,9 +265,9 @@ IndexName = Annotated[
 ]
 HnswM = Annotated[Optional[int], typer.Option("--hnsw-m", min=2, max=256, help="HNSW links per word (32).")]
 EfConstruction = Annotated[
-    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (200).")
+    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (400).")
 ]
-EfSearch = Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (128).")]
+EfSearch = Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (96).")]
 Nlist = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells (about 4 sqrt(words)).")]
 Nprobe = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells scanned per query (64).")]
 Restrict = Annotated[

@@ -13,7 +13,7 @@ inner-product index over the unit rows:
 Query words are excluded by asking for a few more neighbours than needed and dropping them.
 
 Approximate indexes take minutes to build at a million words, so they are saved: inside a
-native model folder (``<model>/index-hnsw-M32-efc200-<hash>.faiss``), or, for a word2vec or
+native model folder (``<model>/index-hnsw-M32-efc400-<hash>.faiss``), or, for a word2vec or
 GloVe file, in the user cache folder (``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``,
 else ``~/.cache/embedkit``, under ``indexes/``), named by a hash of the words and vectors. A
 saved index is reused only if the hash of the model's content matches, so a changed model
@@ -138,8 +138,8 @@ class IndexConfig:
 
     kind: str = "auto"
     M: int = 32
-    ef_construction: int = 200
-    ef_search: int = 128
+    ef_construction: int = 400
+    ef_search: int = 96
     nlist: int | None = None
     nprobe: int = 64
 
@@ -276,7 +276,7 @@ def build_faiss(unit: np.ndarray, kind: str, config: IndexConfig) -> Any:
 
 
 def build_params(kind: str, config: IndexConfig, size: int) -> str:
-    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc200``."""
+    """The build parameters of an index as a file-name part, e.g. ``hnsw-M32-efc400``."""
     if kind == "hnsw":
         return f"hnsw-M{config.M}-efc{config.ef_construction}"
     return f"ivf-nlist{config.nlist_for(size)}"

@@ -230,6 +230,15 @@ def test_index_saved_beside_native_model_reused_and_rebuilt(space: Vectors, tmp_
     assert len(names) == 1 and names != {saved[0].name}  # new hash, the stale index removed
 
 
+def test_building_an_index_is_logged(space: Vectors, caplog) -> None:
+    vectors = Vectors(space.words, space.vectors).use_index("hnsw", M=8, ef_construction=20)
+    with caplog.at_level("INFO", logger="embedkit"):
+        vectors.build_index()
+    notes = [r.getMessage() for r in caplog.records if r.name == "embedkit.index"]
+    assert notes[0].startswith(f"building the HNSW index over {len(space):,} words (hnsw-M8-efc20)")
+    assert "kept in memory only" in notes[0] and notes[1].startswith("built in ")
+
+
 def test_index_of_a_word2vec_file_cached_by_content(space: Vectors, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EMBEDKIT_CACHE", str(tmp_path / "cache"))
     space.save_word2vec(tmp_path / "v.txt", binary=False)

@@ -66,7 +66,7 @@ def test_hnsw_index_from_the_command_line_is_saved_in_the_model(model: Path, lee
     assert [line.split()[1] for line in result.stdout.splitlines()] == [
         w for w, _ in lee_model.most_similar("fire", k=5)
     ]
-    assert len(list(model.glob("index-hnsw-M16-efc200-*.faiss"))) == 1
+    assert len(list(model.glob("index-hnsw-M16-efc400-*.faiss"))) == 1
     assert "building the HNSW index over" in result.stderr and "saved for later runs" in result.stderr
     again = run_cli("similar", "fire", "--model", model, "--index", "hnsw", "--hnsw-m", "16", "-k", "5")
     assert again.returncode == 0, again.stderr
