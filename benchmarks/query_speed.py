@@ -185,7 +185,8 @@ def part_hnsw(vectors: Vectors, repeats: int, ef_values: list[int], queries: int
 
     vectors.use_index("hnsw")
     params = embedkit.index.build_params("hnsw", vectors.index_config, len(vectors))
-    saved = bool(vectors.source and list(Path(vectors.source).glob(f"index-{params}-*.faiss")))
+    prefix = embedkit.index.model_folder_prefix(params)
+    saved = bool(vectors.source and list(Path(vectors.source).glob(f"{prefix}*.faiss")))
     build_seconds, _ = timed(vectors.build_index, "hnsw")
     log(f"HNSW over {len(vectors):,} words {'loaded' if saved else 'built'} in {build_seconds:.0f} s")
     hnsw = next(iter(vectors._approx.values())).index

@@ -303,11 +303,16 @@ def user_cache_dir() -> Path:
     return Path(base) / "embedkit"
 
 
+def model_folder_prefix(params: str) -> str:
+    """How the names of saved indexes with these build parameters begin inside a model folder."""
+    return f"index-{params}-"
+
+
 def cache_paths(source: Path | None, params: str, digest: str) -> list[Path]:
     """Where a saved index may live, preferred first: in the native model folder, else the user cache."""
     paths = []
     if source is not None and source.is_dir():
-        paths.append(source / f"index-{params}-{digest[:16]}.faiss")
+        paths.append(source / f"{model_folder_prefix(params)}{digest[:16]}.faiss")
     paths.append(user_cache_dir() / "indexes" / f"{digest}-{params}.faiss")
     return paths
 
@@ -359,10 +364,11 @@ def load_or_build(
     anywhere is still returned.
     """
     size, dim = unit.shape
+    params = build_params(kind, config, size)
     paths: list[Path] = []
     if cache and source is not None and words is not None and vectors is not None:
         digest = content_hash(words, vectors)
-        paths = cache_paths(source, build_params(kind, config, size), digest)
+        paths = cache_paths(source, params, digest)
         for path in paths:
             found = _read(path, kind, size, dim)
             if found is not None:
@@ -371,7 +377,7 @@ def load_or_build(
         "building the %s index over %s words (%s); %s",
         kind.upper(),
         f"{size:,}",
-        build_params(kind, config, size),
+        params,
         "it is saved for later runs" if paths else "it is kept in memory only",
     )
     began = time.perf_counter()
@@ -380,8 +386,7 @@ def load_or_build(
     for path in paths:
         try:
             if path.parent == source:
-                prefix = f"index-{build_params(kind, config, size)}-"
-                for stale in path.parent.glob(f"{prefix}*.faiss"):
+                for stale in path.parent.glob(f"{model_folder_prefix(params)}*.faiss"):
                     if stale != path:
                         with contextlib.suppress(OSError):
                             stale.unlink()
