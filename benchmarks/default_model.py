@@ -1,7 +1,7 @@
 """Is the default model's headline answer robust, and is it as good as gensim's?
 
 Trains embedkit and gensim on the shipped default corpus with the default settings
-(``embedkit.default.DEFAULT_SETTINGS``) for several seeds, one after the other in one
+(``embedkit.default.default_settings()``) for several seeds, one after the other in one
 run, and reports for each: the top answers to ``madrid - spain + france``, accuracy on
 the capital sections of Google's ``questions-words.txt`` (30,000 most frequent words),
 overall analogy accuracy, WordSim-353 Spearman and training time.
@@ -19,14 +19,16 @@ from pathlib import Path
 
 import embedkit
 from benchmarks.train_speed import train_gensim
-from embedkit.default import DEFAULT_SETTINGS, default_corpus_path
-from embedkit.evaluation import evaluate_analogies, evaluate_similarity
+from embedkit.default import default_corpus_path, default_settings
+from embedkit.vectors.evaluation import evaluate_analogies, evaluate_similarity
 
+SETTINGS = default_settings().as_dict()
+"""The default model's full settings."""
 CAPITALS = ("capital-common-countries", "capital-world")
 
 
 def _gensim_vectors(corpus: Path, seed: int, workers: int) -> tuple[embedkit.Vectors, float]:
-    model, _, seconds = train_gensim(corpus, DEFAULT_SETTINGS, workers, seed)
+    model, _, seconds = train_gensim(corpus, SETTINGS, workers, seed)
     return embedkit.Vectors(model.wv.index_to_key, model.wv.vectors), seconds
 
 
@@ -50,7 +52,7 @@ def _row(tool: str, seed: int, vectors: embedkit.Vectors, seconds: float) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--workers", type=int, default=DEFAULT_SETTINGS["workers"])
+    parser.add_argument("--workers", type=int, default=SETTINGS["workers"])
     parser.add_argument("--no-gensim", action="store_true", help="Only train embedkit.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "default_model.md")
     args = parser.parse_args()
@@ -61,7 +63,7 @@ def main() -> None:
         with lzma.open(default_corpus_path()) as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst)
         for seed in args.seeds:
-            settings = {**DEFAULT_SETTINGS, "seed": seed, "workers": args.workers}
+            settings = {**SETTINGS, "seed": seed, "workers": args.workers}
             vectors = embedkit.train(plain, progress=False, **settings)
             rows.append(_row("embedkit", seed, vectors, vectors.meta["training"]["train_seconds"]))
             _report(rows, args.workers, args.out)
@@ -74,7 +76,7 @@ def main() -> None:
 
 def markdown_table(rows: list[dict], workers: int) -> str:
     """The rows measured so far as a markdown table, settings in its caption."""
-    settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_SETTINGS.items() if k not in ("seed", "workers"))
+    settings = ", ".join(f"{k} {v}" for k, v in SETTINGS.items() if k not in ("seed", "workers"))
     lines = [
         f"Default corpus, skip-gram, {settings}, {workers} worker(s).",
         "",

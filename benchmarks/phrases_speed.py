@@ -36,7 +36,7 @@ def run_one(tool: str, corpus: str, passes: int, max_vocab_size: int, out: str) 
     """Detect phrases and write the joined corpus once, in this process (called in a subprocess)."""
     began = time.perf_counter()
     if tool == "embedkit":
-        from embedkit.phrases import detect_phrases
+        from embedkit.text.phrases import detect_phrases
 
         model = detect_phrases(corpus, passes=passes, max_vocab_size=max_vocab_size, out=out, **SETTINGS)
         seconds = time.perf_counter() - began

@@ -184,8 +184,8 @@ def part_hnsw(vectors: Vectors, repeats: int, ef_values: list[int], queries: int
     import faiss
 
     vectors.use_index("hnsw")
-    params = embedkit.index.build_params("hnsw", vectors.index_config, len(vectors))
-    prefix = embedkit.index.model_folder_prefix(params)
+    params = embedkit.vectors.index.build_params("hnsw", vectors.index_config, len(vectors))
+    prefix = embedkit.vectors.index.model_folder_prefix(params)
     saved = bool(vectors.source and list(Path(vectors.source).glob(f"{prefix}*.faiss")))
     build_seconds, _ = timed(vectors.build_index, "hnsw")
     log(f"HNSW over {len(vectors):,} words {'loaded' if saved else 'built'} in {build_seconds:.0f} s")
@@ -205,7 +205,7 @@ def part_hnsw(vectors: Vectors, repeats: int, ef_values: list[int], queries: int
         sweep.append({"ef_search": ef, "recall_at_10": recall, "queries_per_s": 1 / seconds,
                       "vs_exact": exact_seconds / seconds})  # fmt: skip
         log(f"ef_search {ef}: recall {recall:.3f}, {1 / seconds:,.0f} q/s, {exact_seconds / seconds:.0f}x")
-    default_ef = embedkit.index.IndexConfig().ef_search
+    default_ef = embedkit.vectors.index.IndexConfig().ef_search
     vectors.use_index("hnsw", ef_search=default_ef)
     return {
         "words": len(vectors),
@@ -256,7 +256,7 @@ def plot(rows: list[dict], path: Path) -> None:
     sizes = [r["words"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     ax.plot(sizes, [r["exact_ms"] for r in rows], "o-", label="exact (IndexFlatIP)")
-    config = embedkit.index.IndexConfig()
+    config = embedkit.vectors.index.IndexConfig()
     label = f"HNSW (M {config.M}, efConstruction {config.ef_construction}, efSearch {config.ef_search})"
     ax.plot(sizes, [r["hnsw_ms"] for r in rows], "s-", label=label)
     ax.set_xscale("log")

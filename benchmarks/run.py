@@ -37,7 +37,7 @@ import numpy as np
 import embedkit
 from benchmarks import train_speed
 from corpora.build_benchmark_corpus import prepare_benchmark_corpus
-from embedkit.evaluation import gensim_test_file
+from embedkit.vectors.evaluation import gensim_test_file
 
 RESULTS = Path(__file__).parent / "results"
 QUICK_TOKENS = 1_000_000

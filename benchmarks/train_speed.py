@@ -38,7 +38,7 @@ def _evaluate(words: list[str], matrix) -> dict:
         "answerable": analogies.total,
         "ws353": embedkit.evaluate_similarity(vectors).spearman,
         "simlex": embedkit.evaluate_similarity(
-            vectors, embedkit.evaluation.gensim_test_file("simlex999.txt")
+            vectors, embedkit.vectors.evaluation.gensim_test_file("simlex999.txt")
         ).spearman,
     }
 

@@ -8,15 +8,13 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, UsageError
-from .evaluation import evaluate_analogies, evaluate_similarity
-from .formats import load
-from .index import get_threads, set_threads
-from .phrases import PhraseModel, detect_phrases
-from .trainer import train
-from .vectors import Vectors
+from .text.phrases import PhraseModel, detect_phrases
+from .training import train
+from .vectors.evaluation import evaluate_analogies, evaluate_similarity
+from .vectors.index import get_threads, set_threads
+from .vectors.store import Vectors, load
+from .version import __version__
 
 __all__ = [
     "CorpusError",

@@ -1,23 +1,49 @@
 """Command-line interface: a thin typer layer over the library API.
 
-Every failure a user can cause ends in one line on stderr and a non-zero exit code
-(1 for bad data, 2 for bad usage), never a traceback; ``--debug`` shows it.
+Training options come from the settings declarations (:mod:`embedkit.training.settings`,
+and the Dask backend's), queries go through :class:`~embedkit.session.QuerySession`, so
+the command line holds no logic another front end would need. Every failure a user can
+cause ends in one line on stderr and a non-zero exit code (1 for bad data, 2 for bad
+usage), never a traceback; ``--debug`` shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import sys
+import typing
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .errors import EmbedkitError, FormatError, UnknownWordError, UsageError
-from .vectors import Vectors
+from .errors import EmbedkitError, FormatError, UsageError
+from .io import describe
+from .plot import check_method as check_projection
+from .plot import (
+    check_output,
+    parse_pairs,
+    parse_size,
+    plot_analogy,
+    plot_words,
+    require_matplotlib,
+    require_sklearn,
+)
+from .session import BATCH_CHUNK, BatchSummary, QuerySession, check_index, check_method
+from .text.phrases import ENGLISH_CONNECTOR_WORDS, detect_phrases
+from .text.phrases import check_settings as check_phrase_settings
+from .training import TrainingSettings
+from .training import train as train_vectors
+from .training.cluster import ClusterSettings
+from .training.settings import Spec, specs
+from .util import writable_parent
+from .vectors.evaluation import evaluate_analogies, evaluate_similarity, gensim_test_file
+from .vectors.store import load
 
 app = typer.Typer(
     add_completion=False,
@@ -76,42 +102,69 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _load_model(model: Path | None) -> Vectors:
-    from .default import load_default
-    from .formats import load
-
-    return load_default(progress=sys.stderr.isatty()) if model is None else load(model)
-
-
-def _resolve(vectors: Vectors, word: str) -> str:
-    """The word itself, or its lower-case form when only that is in the model."""
-    if word in vectors:
-        return word
-    if word.lower() in vectors:
-        return word.lower()
-    raise UnknownWordError(word)
-
-
 def _print_ranked(results: list[tuple[str, float]]) -> None:
     width = max((len(word) for word, _ in results), default=0)
     for rank, (word, score) in enumerate(results, start=1):
         typer.echo(f"{rank:>3}  {word:<{width}}  {score:.4f}")
 
 
-def save_vectors(vectors: Vectors, out: Path) -> str:
-    """Save by the output name: ``.bin`` word2vec binary, ``.txt``/``.vec`` text, else native."""
-    suffix = out.suffix.lower()
-    if suffix == ".bin":
-        vectors.save_word2vec(out, binary=True)
-        return "word2vec binary"
-    if suffix in (".txt", ".vec"):
-        vectors.save_word2vec(out, binary=False)
-        return "word2vec text"
-    vectors.save(out)
-    return "embedkit native"
+def _check_writable(*targets: Path | None) -> None:
+    """Fail before any work when an output's folder does not exist (``-`` is standard output)."""
+    for target in targets:
+        if target is not None and str(target) != "-":
+            writable_parent(target)
+
+
+def _setting_option(name: str, spec: Spec, default: object) -> object:
+    """The typer annotation of one declared setting: its flag, type, help and range check."""
+    flag = "--" + name.replace("_", "-")
+    shown = spec.none_means if default is None else default
+    check = spec.check
+
+    def validate(value: object) -> object:
+        try:
+            check(name, value)
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    kind = spec.kind if default is not None else Optional[spec.kind]
+    help_text = f"{spec.help} [default: {shown}]" if default is None else spec.help
+    return Annotated[kind, typer.Option(flag, help=help_text, callback=validate)]
+
+
+def with_settings(*settings_classes: type) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command one option per setting the classes declare; it receives them as ``settings``."""
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        hints = typing.get_type_hints(func, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in inspect.signature(func).parameters.values()
+            if p.name != "settings"
+        ]
+        declared = {name: item for c in settings_classes for name, item in specs(c).items()}
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                              annotation=_setting_option(name, spec, default))
+            for name, (spec, default) in declared.items()
+        ]  # fmt: skip
+
+        @functools.wraps(func)
+        def command(**kwargs: object) -> None:
+            settings = {name: kwargs.pop(name) for name in declared}
+            func(**kwargs, settings=settings)
+
+        params = own + added
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
 
 
 @app.command()
+@with_settings(TrainingSettings, ClusterSettings)
 def train(
     corpus: Annotated[
         Path, typer.Argument(help="Text file (one sentence or document per line), a folder of them, or -.")
@@ -119,22 +172,6 @@ def train(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output: .bin, .txt/.vec, or a native model folder.")
     ],
-    dim: Annotated[int, typer.Option(min=1, max=10_000, help="Vector dimension.")] = 100,
-    window: Annotated[int, typer.Option(min=1, max=1_000, help="Maximum context window.")] = 5,
-    negative: Annotated[int, typer.Option(min=1, max=1_000, help="Noise words per pair.")] = 5,
-    sample: Annotated[float, typer.Option(min=0.0, max=0.999999, help="Subsampling threshold.")] = 1e-3,
-    min_count: Annotated[int, typer.Option(min=1, help="Ignore words rarer than this.")] = 5,
-    alpha: Annotated[float, typer.Option(min=1e-9, max=1.0, help="Initial learning rate.")] = 0.025,
-    min_alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Final learning rate.")] = 0.0001,
-    epochs: Annotated[int, typer.Option(min=1, max=10_000, help="Passes over the corpus.")] = 5,
-    workers: Annotated[
-        Optional[int], typer.Option(min=1, max=256, help="Threads (default: all cores).")
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 1,
-    cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
-    phrases: Annotated[
-        int, typer.Option("--phrases", min=0, max=10, help="First join phrases (new_york) in N passes.")
-    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     cluster: Annotated[
         Optional[str],
@@ -143,56 +180,17 @@ def train(
             help="Train on Dask: a scheduler address (tcp://host:8786) or local:N (N worker processes).",
         ),
     ] = None,
-    sync_rounds: Annotated[
-        Optional[int],
-        typer.Option(min=1, max=10_000, help="With --cluster: merges of the workers' weights per epoch (4)."),
-    ] = None,
-    combine: Annotated[
-        Optional[str],
-        typer.Option(help="With --cluster: merge workers' changes by sum (default) or average (Spark's)."),
-    ] = None,
-    connect_timeout: Annotated[
-        float, typer.Option(min=0.1, max=3600, help="With --cluster: seconds to wait for the scheduler.")
-    ] = 10.0,
+    *,
+    settings: dict[str, object],
 ) -> None:
     """Train word vectors (skip-gram, or CBOW) on CORPUS and write them to OUT."""
-    from .trainer import train as train_vectors
-
-    with _user_errors(), warnings.catch_warnings(record=True) as caught, contextlib.ExitStack() as stack:
+    with _user_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if not out.parent.is_dir():
-            raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-        if (sync_rounds is not None or combine is not None) and cluster is None:
-            raise UsageError("--sync-rounds and --combine need --cluster")
-        if combine is not None and combine not in ("sum", "average"):
-            raise UsageError(f"--combine must be sum or average, got {combine!r}")
-        client = None
-        if cluster is not None:
-            from .distributed import connect
-
-            client = stack.enter_context(connect(cluster, timeout=connect_timeout))
-        vectors = train_vectors(
-            corpus,
-            dim=dim,
-            window=window,
-            negative=negative,
-            sample=sample,
-            min_count=min_count,
-            alpha=alpha,
-            min_alpha=min_alpha,
-            epochs=epochs,
-            workers=workers,
-            seed=seed,
-            cbow=cbow,
-            phrases=phrases,
-            progress=not quiet,
-            cluster=client,
-            sync_rounds=sync_rounds,
-            combine=combine,
-        )
+        _check_writable(out)
+        vectors = train_vectors(corpus, progress=not quiet, cluster=cluster, **settings)
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
-        kind = save_vectors(vectors, out)
+        kind = vectors.save_as(out)
         info = vectors.meta["training"]
         if "cluster" in info:
             spread = info["cluster"]
@@ -201,12 +199,15 @@ def train(
                 f"({spread['combine']})",
                 err=quiet,
             )
-        if phrases:
-            found = info["phrases_found"]
-            typer.echo(f"joined {found:,} phrases ({phrases} passes) before training", err=quiet)
+        if info["phrases"]:
+            typer.echo(
+                f"joined {info['phrases_found']:,} phrases ({info['phrases']} passes) before training",
+                err=quiet,
+            )
         typer.echo(
             f"trained {len(vectors):,} words x {vectors.dim} dims on {info['raw_tokens']:,} tokens "
-            f"x {epochs} epochs in {info['train_seconds']:.1f} s ({info['words_per_second']:,.0f} words/s, "
+            f"x {info['epochs']} epochs in {info['train_seconds']:.1f} s "
+            f"({info['words_per_second']:,.0f} words/s, "
             f"final loss {info['epoch_loss'][-1]:.4f}) -> {out} ({kind})",
             err=quiet,
         )
@@ -234,15 +235,10 @@ def phrases(
     ] = None,
 ) -> None:
     """Join frequent collocations of CORPUS (new_york, bank_of_america) into tokens; write to OUT."""
-    from .phrases import ENGLISH_CONNECTOR_WORDS, check_settings, detect_phrases
-
     with _user_errors():
-        check_settings(min_count=min_count, threshold=threshold, scoring=scoring, passes=passes,
-                       max_vocab_size=max_vocab_size)  # fmt: skip
-        for target in (out, save_phrases):
-            if target is not None and str(target) != "-" and not target.parent.is_dir():
-                folder = str(target.parent)
-                raise EmbedkitError(f"cannot write {str(target)!r}: folder {folder!r} does not exist")
+        check_phrase_settings(min_count=min_count, threshold=threshold, scoring=scoring, passes=passes,
+                              max_vocab_size=max_vocab_size)  # fmt: skip
+        _check_writable(out, save_phrases)
         words = ENGLISH_CONNECTOR_WORDS if connectors is None else [w for w in connectors.split(",") if w]
         model = detect_phrases(corpus, min_count=min_count, threshold=threshold, scoring=scoring,
                                connector_words=words, max_vocab_size=max_vocab_size, passes=passes,
@@ -275,25 +271,9 @@ Restrict = Annotated[
 ]
 
 
-def _with_index(
-    vectors: Vectors,
-    index: str,
-    hnsw_m: int | None,
-    ef_construction: int | None,
-    ef_search: int | None,
-    nlist: int | None,
-    nprobe: int | None,
-) -> Vectors:
-    return vectors.use_index(
-        index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search, nlist=nlist, nprobe=nprobe
-    )
-
-
-def _check_index_name(index: str) -> None:
-    """Reject a bad ``--index`` before any model is loaded."""
-    from .index import IndexConfig
-
-    IndexConfig(kind=index)
+def _open(model: Path | None, index: str = "auto", **index_options: int | None) -> QuerySession:
+    """The query session of ``--model`` (or the default model), with its index options."""
+    return QuerySession.open(model, progress=sys.stderr.isatty(), index=index, **index_options)
 
 
 @app.command()
@@ -324,13 +304,12 @@ def analogy(
 ) -> None:
     """Words that are to C as B is to A (B - A + C), best first, with cosines; or a --batch of them."""
     with _user_errors():
-        _check_index_name(index)
+        check_index(index)
         if plot is not None:
             if batch is not None:
                 raise UsageError("--plot draws one query A B C: it cannot be combined with --batch")
             _check_picture(plot, "pca")
-        if method not in ("add", "mul"):
-            raise UsageError(f"unknown --method {method!r}: choose add (3CosAdd) or mul (3CosMul)")
+        check_method(method)
         given = [w for w in (a, b, c) if w is not None]
         if batch is not None and given:
             raise UsageError("give either the words A B C or --batch FILE, not both")
@@ -339,25 +318,39 @@ def analogy(
             raise UsageError(f"Missing argument '{missing}' (give A B C, or --batch FILE)")
         if batch is not None and str(batch) != "-" and not batch.is_file():
             raise FormatError(f"batch file {str(batch)!r} does not exist")
-        vectors = _with_index(_load_model(model), index, hnsw_m, ef_construction, ef_search, nlist, nprobe)
+        session = _open(model, index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search,
+                        nlist=nlist, nprobe=nprobe)  # fmt: skip
         if batch is None:
-            words = [_resolve(vectors, w) for w in given]
-            results = vectors.analogy(*words, k=k, method=method, restrict_vocab=restrict)
+            results = session.analogy(*given, k=k, method=method, restrict=restrict)
             _print_ranked(results)
             if plot is not None and results:
-                from .plot import plot_analogy
-
-                plot_analogy(vectors, *words, results[0][0], out=plot, name=_model_label(model))
+                words = [session.resolve(w) for w in given]
+                plot_analogy(session.vectors, *words, results[0][0], out=plot, name=session.name)
                 typer.echo(f"wrote {plot}", err=True)
             return
-        _answer_batch(vectors, batch, k, method, restrict)
+        summary = BatchSummary()
+        lines = session.answer_lines(_batch_lines(batch), k, method, restrict, summary)
+        for block in _blocks(lines, BATCH_CHUNK):
+            typer.echo("\n".join(block))
+        typer.echo(str(summary), err=True)
+
+
+def _blocks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    """Lines in lists of ``size`` (written in one call each)."""
+    block: list[str] = []
+    for line in lines:
+        block.append(line)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def _batch_lines(batch: Path) -> Iterator[str]:
-    """Query lines of a batch file or stdin (blank lines and # or : comment lines skipped)."""
+    """Lines of a batch file or stdin, decoded (invalid UTF-8 replaced)."""
     if str(batch) == "-":
-        stream = sys.stdin.buffer
-        for raw in stream:
+        for raw in sys.stdin.buffer:
             yield raw.decode("utf-8", errors="replace")
         return
     try:
@@ -366,57 +359,6 @@ def _batch_lines(batch: Path) -> Iterator[str]:
                 yield raw.decode("utf-8", errors="replace")
     except OSError as exc:
         raise FormatError(f"cannot read batch file {str(batch)!r}: {exc.strerror or exc}") from exc
-
-
-BATCH_CHUNK = 8192
-
-
-def _answer_batch(vectors: Vectors, batch: Path, k: int, method: str, restrict: int | None) -> None:
-    """One output line per query: the query, a tab, then answers 'word score' separated by tabs."""
-    counts = {"queries": 0, "unknown": 0, "malformed": 0}
-
-    def flush(pending: list[tuple[str, list[str] | None, str]]) -> None:
-        triples = [words for _, words, _ in pending if words is not None]
-        answers = iter(
-            vectors.analogy_batch(triples, k, method=method, restrict_vocab=restrict, on_unknown="none")
-        )
-        out = []
-        for query, words, problem in pending:
-            if words is None:
-                out.append(f"{query}\terror: {problem}")
-                continue
-            answer = next(answers)
-            if answer is None:
-                unknown = next(w for w in words if w not in vectors)
-                counts["unknown"] += 1
-                out.append(f"{query}\terror: {UnknownWordError(unknown)}")
-            else:
-                out.append("\t".join([query, *(f"{w} {s:.4f}" for w, s in answer)]))
-        typer.echo("\n".join(out))
-
-    pending: list[tuple[str, list[str] | None, str]] = []
-    for line in _batch_lines(batch):
-        parts = line.split()
-        if not parts or parts[0].startswith(("#", ":")):
-            continue
-        counts["queries"] += 1
-        query = " ".join(parts[:3])
-        if len(parts) not in (3, 4):
-            counts["malformed"] += 1
-            pending.append((" ".join(parts), None, f"expected 3 words (A B C), got {len(parts)}"))
-        else:
-            resolved = [w if w in vectors or w.lower() not in vectors else w.lower() for w in parts[:3]]
-            pending.append((query, resolved, ""))
-        if len(pending) >= BATCH_CHUNK:
-            flush(pending)
-            pending = []
-    if pending:
-        flush(pending)
-    failed = counts["unknown"] + counts["malformed"]
-    summary = f"answered {counts['queries'] - failed:,} of {counts['queries']:,} queries"
-    if failed:
-        summary += f" ({counts['unknown']:,} with unknown words, {counts['malformed']:,} malformed)"
-    typer.echo(summary, err=True)
 
 
 @app.command()
@@ -434,9 +376,9 @@ def similar(
 ) -> None:
     """Nearest neighbours of WORD by cosine similarity."""
     with _user_errors():
-        _check_index_name(index)
-        vectors = _with_index(_load_model(model), index, hnsw_m, ef_construction, ef_search, nlist, nprobe)
-        _print_ranked(vectors.most_similar(_resolve(vectors, word), k=k, restrict_vocab=restrict))
+        session = _open(model, index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search,
+                        nlist=nlist, nprobe=nprobe)  # fmt: skip
+        _print_ranked(session.similar(word, k=k, restrict=restrict))
 
 
 @app.command("doesnt-match")
@@ -446,8 +388,7 @@ def doesnt_match(
 ) -> None:
     """The word that goes least with the others (furthest from their mean)."""
     with _user_errors():
-        vectors = _load_model(model)
-        typer.echo(vectors.doesnt_match([_resolve(vectors, w) for w in words]))
+        typer.echo(_open(model).doesnt_match(words))
 
 
 @app.command()
@@ -457,19 +398,20 @@ def convert(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Keep only the first N words.")] = None,
 ) -> None:
     """Convert between native, word2vec binary, word2vec text and GloVe formats."""
-    from .formats import load
-
     with _user_errors():
         vectors = load(source, limit=limit)
-        kind = save_vectors(vectors, out)
+        kind = vectors.save_as(out)
         typer.echo(f"wrote {len(vectors):,} words x {vectors.dim} dims -> {out} ({kind})")
+
+
+INFO_KEYS = ("algorithm", "corpus", "raw_tokens", *specs(TrainingSettings), "epoch_loss", "train_seconds",
+             "words_per_second")  # fmt: skip
+"""What ``info`` shows of a model's training record."""
 
 
 @app.command()
 def info(model: Annotated[Path, typer.Argument(help="Model file or folder.")]) -> None:
     """Words, dimension, format and training settings of a model."""
-    from .formats import describe, load
-
     with _user_errors():
         vectors = load(model, mmap=True)
         typer.echo(f"format: {describe(model)}")
@@ -478,9 +420,7 @@ def info(model: Annotated[Path, typer.Argument(help="Model file or folder.")]) -
         typer.echo(f"most frequent: {' '.join(vectors.words[:10])}")
         training = vectors.meta.get("training")
         if training:
-            for key in ("algorithm", "corpus", "raw_tokens", "dim", "window", "negative", "sample",
-                        "min_count", "alpha", "min_alpha", "epochs", "workers", "seed",
-                        "epoch_loss", "train_seconds", "words_per_second"):  # fmt: skip
+            for key in INFO_KEYS:
                 if key in training:
                     typer.echo(f"  {key}: {training[key]}")
 
@@ -496,10 +436,8 @@ def evaluate(
     restrict: Annotated[int, typer.Option(min=1, help="Use only the N most frequent words.")] = 300_000,
 ) -> None:
     """Analogy accuracy (overall, semantic, syntactic, per section) and word-pair Spearman."""
-    from .evaluation import evaluate_analogies, evaluate_similarity, gensim_test_file
-
     with _user_errors():
-        vectors = _load_model(model)
+        vectors = _open(model).vectors
         result = evaluate_analogies(vectors, analogies, restrict=restrict)
         typer.echo(
             f"analogies: {result.accuracy:.1%} of {result.total:,} "
@@ -522,21 +460,13 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: ob
     return f"warning: {message}\n"
 
 
-def _model_label(model: Path | None) -> str:
-    """How a picture's title names the model."""
-    return "the default model" if model is None else model.name
-
-
 def _check_picture(out: Path, method: str) -> None:
     """Reject a bad picture name or a missing plotting library before any model is loaded."""
-    from .plot import check_method, check_output, require_matplotlib, require_sklearn
-
     check_output(out)
     require_matplotlib()
-    if check_method(method) == "tsne":
+    if check_projection(method) == "tsne":
         require_sklearn()
-    if not out.parent.is_dir():
-        raise EmbedkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    _check_writable(out)
 
 
 @app.command("plot")
@@ -565,27 +495,22 @@ def plot_command(
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of t-SNE.")] = 0,
 ) -> None:
     """Draw WORDS (and --pairs, as arrows) projected to 2-D, as a PNG with labelled points."""
-    from .plot import parse_pairs, parse_size, plot_words
-
     with _user_errors():
         pair_list = parse_pairs(pairs) if pairs is not None else []
         if not words and not pair_list:
             raise UsageError("nothing to plot: give one or more WORDS, or --pairs FIRST:SECOND,...")
         pixels = parse_size(size)
         _check_picture(out, method)
-        vectors = _load_model(model)
-
-        def resolve(word: str) -> str:  # unknown words are kept, to be listed together
-            return word if word in vectors or word.lower() not in vectors else word.lower()
-
+        session = _open(model)
+        lookup = session.lookup  # unknown words are kept, to be listed together
         plot_words(
-            vectors,
-            [resolve(w) for w in words or []],
-            pairs=[(resolve(x), resolve(y)) for x, y in pair_list],
+            session.vectors,
+            [lookup(w) for w in words or []],
+            pairs=[(lookup(x), lookup(y)) for x, y in pair_list],
             neighbours=neighbours,
             method=method,
             out=out,
-            name=_model_label(model),
+            name=session.name,
             size=pixels,
             dpi=dpi,
             seed=seed,

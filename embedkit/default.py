@@ -3,40 +3,37 @@
 The corpus (``embedkit/data/default_corpus.txt.xz``, built by
 ``corpora/build_default_corpus.py``; sources and licences in ``corpora/README.md``) is
 trained on first use with :data:`DEFAULT_SETTINGS` and cached in the user's cache folder
-(``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``, else ``~/.cache/embedkit``).
-The cache key covers the corpus bytes, the settings and the embedkit version, so a new
-corpus or trainer retrains instead of serving a stale model.
+(:func:`embedkit.util.cache_dir`: ``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``,
+else ``~/.cache/embedkit``). The cache key covers the corpus bytes, the settings and the
+embedkit version, so a new corpus or trainer retrains instead of serving a stale model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import EmbedkitError
-from .vectors import Vectors
+from .training import TrainingSettings, train
+from .util import cache_dir
+from .vectors.store import Vectors, load
+from .version import __version__
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "dim": 100,
-    "window": 10,
-    "negative": 5,
-    "sample": 1e-4,
-    "min_count": 5,
-    "alpha": 0.025,
-    "min_alpha": 0.0001,
-    "epochs": 10,
-    "workers": 1,
-    "seed": 1,
-}
-"""Settings of the default model. A wide window and strong subsampling of frequent words
-suit a 10M-token corpus of books, speeches and dictionary glosses (measured against other
-choices in ``corpora/README.md``). One worker makes the model bit-for-bit the same on every
-first run (with more threads, lock-free updates make runs differ slightly)."""
+DEFAULT_SETTINGS: dict[str, Any] = {"window": 10, "sample": 1e-4, "epochs": 10, "workers": 1}
+"""How the default model's settings differ from :class:`~embedkit.training.TrainingSettings`'
+defaults. A wide window and strong subsampling of frequent words suit a 10M-token corpus
+of books, speeches and dictionary glosses (measured against other choices in
+``corpora/README.md``). One worker makes the model bit-for-bit the same on every first run
+(with more threads, lock-free updates make runs differ slightly)."""
+
+
+def default_settings(**overrides: Any) -> TrainingSettings:
+    """The default model's full settings (with optional overrides)."""
+    return TrainingSettings(**{**DEFAULT_SETTINGS, **overrides})
 
 
 def default_corpus_path() -> Path:
@@ -49,48 +46,34 @@ def default_corpus_path() -> Path:
     return path
 
 
-def cache_dir() -> Path:
-    """Folder where embedkit caches models it builds itself."""
-    if os.environ.get("EMBEDKIT_CACHE"):
-        return Path(os.environ["EMBEDKIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "embedkit"
-
-
-def _cache_key(corpus: Path, settings: dict[str, Any]) -> str:
-    from . import __version__
-
+def _cache_key(corpus: Path, settings: TrainingSettings) -> str:
     digest = hashlib.sha256()
     with open(corpus, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    digest.update(json.dumps(settings, sort_keys=True).encode())
+    digest.update(json.dumps(settings.as_dict(), sort_keys=True).encode())
     digest.update(__version__.encode())
     return digest.hexdigest()[:16]
 
 
 def default_model_path(**overrides: Any) -> Path:
     """Where the default model (with optional setting overrides) is cached."""
-    settings = {**DEFAULT_SETTINGS, **overrides}
-    return cache_dir() / f"default-{_cache_key(default_corpus_path(), settings)}"
+    return cache_dir() / f"default-{_cache_key(default_corpus_path(), default_settings(**overrides))}"
 
 
 def load_default(*, progress: bool = True, **overrides: Any) -> Vectors:
     """Load the default model, training and caching it on first use (a few minutes)."""
-    from .formats import load_native
-    from .trainer import train
-
-    settings = {**DEFAULT_SETTINGS, **overrides}
+    settings = default_settings(**overrides)
     path = default_model_path(**overrides)
     if path.is_dir():
-        return load_native(path)
+        return load(path)
     if progress:
         print(
             "embedkit: training the default model on first use (about 3 minutes, once); "
             f"it is cached in {path.parent}",
             file=sys.stderr,
         )
-    vectors = train(default_corpus_path(), progress=progress, **settings)
+    vectors = train(default_corpus_path(), progress=progress, **settings.as_dict())
     path.parent.mkdir(parents=True, exist_ok=True)
     vectors.save(path)
     return vectors

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import EmbedkitError, UnknownWordsError, UsageError
+from .util import atomic_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from .vectors import Vectors
+    from .vectors.store import Vectors
 
 INSTALL_HINT = "pip install 'embedkit[plot]'"
 METHODS = ("pca", "tsne")
@@ -379,8 +380,6 @@ def _draw(
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
     """Write the figure (format by suffix: .png, .svg or .pdf) atomically; returns the path."""
-    from .formats import atomic_file
-
     path = Path(path)
     kind = check_output(path)
     with atomic_file(path) as tmp:

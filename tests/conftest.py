@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import embedkit
-from embedkit.evaluation import gensim_test_file
+from embedkit.vectors.evaluation import gensim_test_file
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embedkit import corpus as corpus_mod
-from embedkit.corpus import ReadStats, build_vocabulary, encode_corpus, iter_token_pieces
 from embedkit.errors import CorpusError
-from embedkit.trainer import make_chunks
+from embedkit.text import reader as corpus_mod
+from embedkit.text.encoded import encode_corpus, make_chunks
+from embedkit.text.reader import ReadStats, iter_token_pieces
+from embedkit.text.vocabulary import build_vocabulary
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -18,7 +18,7 @@ def default_model() -> embedkit.Vectors:
 def test_shipped_corpus_is_real_text() -> None:
     path = default_corpus_path()
     assert path.stat().st_size > 5_000_000
-    from embedkit.corpus import iter_token_pieces
+    from embedkit.text.reader import iter_token_pieces
 
     first = next(iter_token_pieces(path))[0]
     assert len(first) > 3 and all(token.islower() for token in first)

@@ -15,10 +15,13 @@ import numpy as np
 import pytest
 
 import embedkit
-from embedkit.corpus import EncodedCorpus, build_vocabulary, encode_corpus
-from embedkit.distributed import ClusterError, connect, plan_parts, train_on_cluster
 from embedkit.errors import UsageError
-from embedkit.trainer import TrainingSettings
+from embedkit.text.encoded import EncodedCorpus, encode_corpus
+from embedkit.text.vocabulary import build_vocabulary
+from embedkit.training.cluster import ClusterError, ClusterSettings, connect, plan_parts, train_on_cluster
+from embedkit.training.core import TrainingRun
+from embedkit.training.settings import TrainingSettings
+from embedkit.training.word2vec import Word2Vec
 
 from .conftest import run_cli
 
@@ -177,10 +180,11 @@ def test_bad_cluster_addresses_fail_fast_with_one_line(lee_path: Path, tmp_path:
 
 def test_workers_that_cannot_see_the_corpus_are_named(client, lee_path: Path, tmp_path: Path) -> None:
     vocab = build_vocabulary(lee_path, min_count=5)
-    unseen = EncodedCorpus(tmp_path / "elsewhere.int32", 10, np.array([0, 10]), 10)
+    unseen = EncodedCorpus(tmp_path / "elsewhere.int32", np.array([0, 10]), 10)
+    run = TrainingRun.start(TrainingSettings(epochs=1), vocab, unseen, Word2Vec(5, 5), progress=False)
     message = r"2 of 2 workers cannot read the encoded corpus .*all workers share"
     with pytest.raises(ClusterError, match=message):
-        train_on_cluster(client, unseen, vocab, TrainingSettings(epochs=1), 1, progress=False)
+        train_on_cluster(client, run, ClusterSettings(sync_rounds=1))
 
 
 def test_bad_cluster_arguments_in_python(lee_path: Path) -> None:

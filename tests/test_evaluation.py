@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import embedkit
-from embedkit.evaluation import gensim_test_file, spearman
+from embedkit.vectors.evaluation import gensim_test_file, spearman
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import embedkit
 from embedkit import FormatError, Vectors
-from embedkit.formats import sniff_format
+from embedkit.io.word2vec import sniff_format
 
 ONES3 = np.ones(3, "<f4").tobytes()
 
@@ -34,7 +34,7 @@ def test_native_roundtrip_keeps_everything(small: Vectors, tmp_path: Path) -> No
     np.testing.assert_array_equal(loaded.vectors, small.vectors)
     assert loaded.counts.tolist() == [9, 5, 3, 2, 1]
     assert loaded.meta["training"] == {"dim": 7}
-    mapped = embedkit.formats.load_native(tmp_path / "model", mmap=True)
+    mapped = embedkit.io.native.load_native(tmp_path / "model", mmap=True)
     assert isinstance(mapped.vectors, np.memmap)
     np.testing.assert_array_equal(mapped.vectors, small.vectors)
 
@@ -186,7 +186,7 @@ def test_loader_never_crashes_on_arbitrary_bytes(tmp_path: Path, data: bytes) ->
 
 def test_limit_reads_only_the_first_words(small: Vectors, tmp_path: Path) -> None:
     small.save_word2vec(tmp_path / "v.bin")
-    first = embedkit.formats.load_word2vec_binary(tmp_path / "v.bin", limit=2)
+    first = embedkit.io.word2vec.load_word2vec_binary(tmp_path / "v.bin", limit=2)
     assert first.words == small.words[:2]
     np.testing.assert_array_equal(first.vectors, small.vectors[:2])
 
@@ -270,7 +270,7 @@ def test_native_from_a_later_embedkit_gives_a_clear_error(small: Vectors, tmp_pa
     small.save(tmp_path / "m")
     meta_path = tmp_path / "m" / "meta.json"
     meta = json.loads(meta_path.read_text())
-    assert meta["format_version"] == embedkit.formats.NATIVE_VERSION == 1
+    assert meta["format_version"] == embedkit.io.native.NATIVE_VERSION == 1
     meta["format_version"] = 2
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="format version 2; this embedkit reads up to 1"):
@@ -290,7 +290,7 @@ def test_native_mmap_maps_the_matrix_read_only(small: Vectors, tmp_path: Path) -
 
 # --- writing ----------------------------------------------------------------------------
 def test_binary_written_in_many_blocks_matches_gensim(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(embedkit.formats, "_BLOCK_BYTES", 100)  # a few rows per block
+    monkeypatch.setattr(embedkit.io.word2vec, "_BLOCK_BYTES", 100)  # a few rows per block
     rng = np.random.default_rng(8)
     words = [f"w{i}é" if i % 7 == 0 else f"w{i}" for i in range(101)]
     matrix = np.asfortranarray(rng.standard_normal((101, 5)).astype(np.float32))  # not C-ordered
@@ -343,7 +343,7 @@ def test_any_vectors_round_trip_and_match_gensim_bytes(
 
 
 def test_large_matrices_are_read_into_populated_mappings(small: Vectors, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(embedkit.formats, "_POPULATE_BYTES", 0)  # as for a large model
+    monkeypatch.setattr(embedkit.io.matrix, "_POPULATE_BYTES", 0)  # as for a large model
     small.save_word2vec(tmp_path / "v.bin")
     small.save(tmp_path / "native")
     for path in (tmp_path / "v.bin", tmp_path / "native"):
@@ -361,7 +361,7 @@ def test_failed_allocation_is_reported_in_the_callers_thread(
     def no_memory(rows: int, dim: int) -> np.ndarray:
         raise MemoryError(f"cannot allocate {rows} x {dim}")
 
-    monkeypatch.setattr(embedkit.formats, "fresh_matrix", no_memory)
+    monkeypatch.setattr(embedkit.io.word2vec, "fresh_matrix", no_memory)
     small.save_word2vec(tmp_path / "v.bin")
     with pytest.raises(MemoryError, match="5 x 7"):
         embedkit.load(tmp_path / "v.bin")

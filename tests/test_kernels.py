@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embedkit import kernels
+from embedkit.training import kernels
 
 
 def test_sigmoid_tables() -> None:

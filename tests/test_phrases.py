@@ -1,4 +1,4 @@
-"""Phrase detection (``embedkit.phrases``): agreement with gensim's ``Phrases``, exact counts,
+"""Phrase detection (``embedkit.text.phrases``): agreement with gensim's ``Phrases``, exact counts,
 the ``phrases`` command and ``train --phrases``.
 
 Known differences from gensim 4.4, none of which shows on the Lee corpus:
@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 
 import embedkit
 from embedkit import cli
-from embedkit import phrases as ph
-from embedkit.corpus import ReadStats
-from embedkit.phrases import ENGLISH_CONNECTOR_WORDS, PhraseModel, detect_phrases
+from embedkit.text import phrases as ph
+from embedkit.text.phrases import ENGLISH_CONNECTOR_WORDS, PhraseModel, detect_phrases
+from embedkit.text.reader import ReadStats
 
 from .conftest import run_cli
 

@@ -10,8 +10,8 @@ from gensim.models import KeyedVectors
 
 import embedkit
 from embedkit import UnknownWordError, UsageError, Vectors
-from embedkit import cosmul as cosmul_module
-from embedkit import index as index_module
+from embedkit.vectors import cosmul as cosmul_module
+from embedkit.vectors import index as index_module
 
 # gensim's most_similar_cosmul calls its own deprecated init_sims()
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
@@ -185,10 +185,10 @@ def test_approximate_indexes_find_the_exact_neighbours(space: Vectors, kind: str
     assert approx == [vectors.most_similar(w, k=10) for w in words]
     restricted = vectors.most_similar_batch(words[:20], k=5, restrict_vocab=1000, index=kind)
     assert all(int(w[1:]) < 1000 for answer in restricted for w, _ in answer)
-    import embedkit.vectors
+    import embedkit.vectors.store
 
     with pytest.MonkeyPatch.context() as patch:  # large restrictions filter the approximate index by id
-        patch.setattr(embedkit.vectors, "EXACT_MAX", 100)
+        patch.setattr(embedkit.vectors.store, "EXACT_MAX", 100)
         filtered = vectors.most_similar_batch(words[:20], k=5, restrict_vocab=1000, index=kind)
         assert all(int(w[1:]) < 1000 for answer in filtered for w, _ in answer)
         same_words = [[w for w, _ in r] == [w for w, _ in f] for r, f in zip(restricted, filtered)]
@@ -234,7 +234,7 @@ def test_building_an_index_is_logged(space: Vectors, caplog) -> None:
     vectors = Vectors(space.words, space.vectors).use_index("hnsw", M=8, ef_construction=20)
     with caplog.at_level("INFO", logger="embedkit"):
         vectors.build_index()
-    notes = [r.getMessage() for r in caplog.records if r.name == "embedkit.index"]
+    notes = [r.getMessage() for r in caplog.records if r.name == "embedkit.vectors.index"]
     assert notes[0].startswith(f"building the HNSW index over {len(space):,} words (hnsw-M8-efc20)")
     assert "kept in memory only" in notes[0] and notes[1].startswith("built in ")
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import embedkit
-from embedkit.corpus import build_vocabulary, encode_corpus
 from embedkit.errors import UsageError
+from embedkit.text.encoded import encode_corpus
+from embedkit.text.vocabulary import build_vocabulary
 
 
 def test_loss_falls_epoch_after_epoch(lee_model: embedkit.Vectors) -> None:

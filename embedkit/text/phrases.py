@@ -16,11 +16,12 @@ candidate. Each further pass repeats this on the joined corpus, so two passes ca
 ``new_york_city``.
 
 The corpus is read once, as text, into a file of int32 word ids; counting, joining and
-writing the joined corpus back as text run in compiled kernels (:mod:`embedkit.kernels`)
-over that file, read in line-aligned chunks. Memory holds the word list, the line
-offsets and the candidate table, which is pruned like gensim's vocabulary when word plus
-candidate types exceed ``max_vocab_size`` (rarest first: all entries counted fewer than
-1, then 2, 3, … times).
+writing the joined corpus back as text run in compiled kernels
+(:mod:`embedkit.text.phrase_kernels`) over that file (an
+:class:`~embedkit.text.encoded.EncodedCorpus`), read in line-aligned chunks. Memory holds
+the word list, the line offsets and the candidate table, which is pruned like gensim's
+vocabulary when word plus candidate types exceed ``max_vocab_size`` (rarest first: all
+entries counted fewer than 1, then 2, 3, … times).
 
 >>> model = detect_phrases("corpus.txt", passes=2, out="joined.txt")  # doctest: +SKIP
 >>> model.phrases["new_york"]  # doctest: +SKIP
@@ -31,25 +32,24 @@ candidate types exceed ``max_vocab_size`` (rarest first: all entries counted few
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
 import warnings
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import kernels
-from .corpus import ReadStats, iter_token_pieces
-from .errors import CorpusError, FormatError, UsageError
+from ..errors import CorpusError, FormatError, UsageError
+from ..util import atomic_file, spool_stdin
+from . import phrase_kernels as kernels
+from .encoded import EncodedCorpus, encode_corpus
+from .reader import ReadStats
 
 ENGLISH_CONNECTOR_WORDS: frozenset[str] = frozenset(
     {"a", "an", "the", "for", "of", "with", "without", "at", "from", "to", "in", "on", "by", "and", "or"}
@@ -59,7 +59,7 @@ ENGLISH_CONNECTOR_WORDS: frozenset[str] = frozenset(
 SCORINGS = ("default", "npmi")
 DEFAULT_THRESHOLDS = {"default": 100.0, "npmi": 0.5}
 CHUNK_TOKENS = 1 << 20
-_STDIN_NAME = "standard-input.txt"
+"""Ids per line-aligned chunk handed to a kernel."""
 MAX_TRIE_NODES = 1 << 22  # distinct connector runs kept apart (more are never phrases)
 
 
@@ -136,7 +136,7 @@ class PhraseModel:
         compiled kernels. Returns one report per pass (``joined`` = phrases joined).
         """
         with tempfile.TemporaryDirectory(prefix="embedkit-phrases-") as scratch:
-            corpus = _stdin_to_file(corpus, Path(scratch))
+            corpus = spool_stdin(corpus, scratch)
             stream, vocab = _encode(corpus, Path(scratch) / "pass0.int32", ReadStats())
             reports = []
             for number, found in enumerate(self.passes, start=1):
@@ -151,8 +151,6 @@ class PhraseModel:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save as text: a JSON header line, then ``pass<TAB>score<TAB>count<TAB>parts`` lines."""
-        from .formats import atomic_file
-
         header = {"embedkit_phrases": 1, "min_count": self.min_count, "threshold": self.threshold,
                   "scoring": self.scoring, "delimiter": self.delimiter,
                   "connector_words": sorted(self.connector_words)}  # fmt: skip
@@ -217,36 +215,6 @@ def _join_sentence(
 
 
 @dataclass
-class _Stream:
-    """A corpus as int32 ids in a file; line ``i`` is ids ``line_starts[i]:line_starts[i+1]``."""
-
-    path: Path
-    line_starts: np.ndarray
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.line_starts[-1])
-
-    def chunks(self, target: int = CHUNK_TOKENS) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-        """``(ids, bounds, first line)`` of line-aligned pieces of about ``target`` tokens.
-
-        A line longer than ``target`` is a piece of its own.
-        """
-        starts = self.line_starts
-        marks = np.arange(target, self.n_tokens, target)
-        cuts = np.unique(np.concatenate(([0], np.searchsorted(starts, marks), [starts.size - 1])))
-        for a, b in itertools.pairwise(cuts):
-            bounds = np.ascontiguousarray(starts[a : b + 1])
-            lo, hi = int(bounds[0]), int(bounds[-1])
-            if hi == lo:
-                yield np.zeros(0, dtype=np.int32), bounds, int(a)
-            else:
-                ids = np.memmap(self.path, dtype=np.int32, mode="r", offset=4 * lo, shape=(hi - lo,))
-                yield np.asarray(ids), bounds, int(a)
-                del ids
-
-
-@dataclass
 class _Vocab:
     """Every token type of the stream, by id, and the reverse index."""
 
@@ -260,45 +228,12 @@ class _Vocab:
         return i
 
 
-def _stdin_to_file(corpus: str | os.PathLike[str], scratch: Path) -> str | os.PathLike[str]:
-    """``-`` means standard input: copy it to a file in ``scratch`` (bounded memory)."""
-    if os.fspath(corpus) != "-":
-        return corpus
-    path = scratch / _STDIN_NAME
-    with open(path, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    return path
-
-
-def _encode(corpus: str | os.PathLike[str], path: Path, stats: ReadStats) -> tuple[_Stream, _Vocab]:
-    """Read the corpus once; write every token's id (first-seen order) to ``path``."""
-    index: dict[str, int] = {}
-    get = index.get
-    setdefault = index.setdefault
-    starts = array("q", [0])
-    position = 0
-    buffer = array("i")
-    with open(path, "wb") as out:
-        for tokens, ends_line in iter_token_pieces(corpus, stats):
-            ids = list(map(get, tokens))
-            if None in ids:
-                for k, token in enumerate(tokens):
-                    if ids[k] is None:
-                        ids[k] = setdefault(token, len(index))
-            buffer.extend(ids)  # type: ignore[arg-type]
-            position += len(ids)
-            if ends_line:
-                starts.append(position)
-            if len(buffer) >= CHUNK_TOKENS:
-                buffer.tofile(out)
-                buffer = array("i")
-        buffer.tofile(out)
-    if position == 0:
-        name = "standard input" if Path(corpus).name == _STDIN_NAME else f"corpus {os.fspath(corpus)!r}"
-        raise CorpusError(f"{name} is empty (no tokens)")
-    if len(index) >= 2**31 - 1:  # pragma: no cover - far beyond any real corpus
-        raise CorpusError("corpus has more than 2**31 distinct tokens")
-    return _Stream(path, np.frombuffer(starts, dtype=np.int64)), _Vocab(list(index), index)
+def _encode(corpus: str | os.PathLike[str], path: Path, stats: ReadStats) -> tuple[EncodedCorpus, _Vocab]:
+    """Read the corpus once; write every token's id (first-seen order) to ``path``, one line per line."""
+    vocab = _Vocab([], {})
+    stream = encode_corpus(corpus, vocab, path, add_words=True, keep_empty_lines=True, stats=stats)
+    vocab.words = list(vocab.index)
+    return stream, vocab
 
 
 def _connector_slots(vocab: _Vocab, connectors: frozenset[str]) -> np.ndarray:
@@ -332,18 +267,18 @@ class _Counts:
     counts: np.ndarray
     unigrams: np.ndarray
     nodes: np.ndarray  # (parent, connector id) of each connector-run trie node
-    state: np.ndarray
+    state: np.void  # the counting record (kernels.COUNT_STATE)
     bits_v: int
     max_nodes: int
 
 
 def _count(
-    stream: _Stream, vocab: _Vocab, slots: np.ndarray, max_vocab_size: int, min_count: int = 1
+    stream: EncodedCorpus, vocab: _Vocab, slots: np.ndarray, max_vocab_size: int, min_count: int = 1
 ) -> _Counts:
     """Count words and candidates over the stream (bounded by ``max_vocab_size``).
 
     Only candidates counted at least ``min_count`` times are returned (no other can score
-    above a threshold); ``state[0]`` still counts them all.
+    above a threshold); ``state["candidate_types"]`` still counts them all.
     """
     bits_v, bits_m = _bits(len(vocab.words))
     max_nodes = min((1 << bits_m) - 1, MAX_TRIE_NODES)
@@ -354,8 +289,8 @@ def _count(
     table, _ = kernels.phrase_table_build(np.empty((0, 2), dtype=np.int64), rows, 0)
     edges, _ = kernels.phrase_table_build(np.empty((0, 2), dtype=np.int64), 1 << 8, 0)
     nodes = np.zeros((1 << 7, 2), dtype=np.int64)
-    state = np.array([0, 0, 1, 1, 0, 0, 0], dtype=np.int64)  # node 0: the empty connector run
-    for ids, bounds, _ in stream.chunks():
+    state = kernels.new_count_state()
+    for ids, bounds, _ in stream.line_aligned_pieces(CHUNK_TOKENS):
         table, edges, nodes = kernels.count_phrase_candidates(
             ids,
             bounds,
@@ -372,7 +307,7 @@ def _count(
         )
     kept = table[(table[:, 0] != -1) & (table[:, 1] >= min_count)]
     del table
-    return _Counts(kept[:, 0].copy(), kept[:, 1].copy(), unigrams, nodes, state, bits_v, max_nodes)
+    return _Counts(kept[:, 0].copy(), kept[:, 1].copy(), unigrams, nodes, state[0], bits_v, max_nodes)
 
 
 def _score(c: _Counts, *, min_count: int, threshold: float, scoring: str, vocab: _Vocab,
@@ -388,10 +323,10 @@ def _score(c: _Counts, *, min_count: int, threshold: float, scoring: str, vocab:
     cab = c.counts.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         if scoring == "default":
-            len_vocab = int(c.state[0] + c.state[1])
+            len_vocab = int(c.state["candidate_types"] + c.state["word_types"])
             score = (cab - min_count) / (ca * cb) * len_vocab
         else:
-            total = float(c.state[4])
+            total = float(c.state["total_words"])
             pab = cab / total
             score = np.log(pab / ((ca / total) * (cb / total))) / -np.log(pab)
             score[cab < min_count] = -np.inf
@@ -410,8 +345,8 @@ def _score(c: _Counts, *, min_count: int, threshold: float, scoring: str, vocab:
 
 
 def _apply_pass(
-    stream: _Stream, vocab: _Vocab, found: list[Phrase], connectors: frozenset[str], path: Path
-) -> tuple[_Stream, int]:
+    stream: EncodedCorpus, vocab: _Vocab, found: list[Phrase], connectors: frozenset[str], path: Path
+) -> tuple[EncodedCorpus, int]:
     """Join the phrases ``found`` in the stream, writing the new stream to ``path``."""
     slots = _connector_slots(vocab, connectors)
     n_conn = max(1, int(slots.max()) + 1)
@@ -439,7 +374,7 @@ def _apply_pass(
     position = 0
     joined = 0
     with open(path, "wb") as out_file:
-        for ids, bounds, first_line in stream.chunks():
+        for ids, bounds, first_line in stream.line_aligned_pieces(CHUNK_TOKENS):
             out = np.empty(ids.size, dtype=np.int32)
             out_bounds = np.empty(bounds.size, dtype=np.int64)
             joined += kernels.apply_phrases(
@@ -449,10 +384,10 @@ def _apply_pass(
             out[:n].tofile(out_file)
             new_starts[first_line : first_line + bounds.size] = out_bounds + position
             position += n
-    return _Stream(path, new_starts), joined
+    return EncodedCorpus(path, new_starts, stream.raw_tokens), joined
 
 
-def _write_text(stream: _Stream, vocab: _Vocab, out: str | os.PathLike[str]) -> None:
+def _write_text(stream: EncodedCorpus, vocab: _Vocab, out: str | os.PathLike[str]) -> None:
     """Write the stream as text, one line per line, atomically (``-``: standard output)."""
     encoded = [word.encode("utf-8") for word in vocab.words]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
@@ -463,7 +398,7 @@ def _write_text(stream: _Stream, vocab: _Vocab, out: str | os.PathLike[str]) -> 
         blob = np.zeros(1, dtype=np.uint8)
 
     def write(handle) -> None:  # type: ignore[no-untyped-def]
-        for ids, bounds, _ in stream.chunks():
+        for ids, bounds, _ in stream.line_aligned_pieces(CHUNK_TOKENS):
             need = int(lengths[ids].sum()) + ids.size + bounds.size
             buffer = np.empty(need, dtype=np.uint8)
             n = kernels.render_lines(ids, bounds, blob, offsets, buffer)
@@ -473,8 +408,6 @@ def _write_text(stream: _Stream, vocab: _Vocab, out: str | os.PathLike[str]) -> 
         write(sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    from .formats import atomic_file
-
     with atomic_file(out) as tmp, open(tmp, "wb") as handle:
         write(handle)
 
@@ -535,7 +468,7 @@ def detect_phrases(
         raise UsageError(f"delimiter must be a non-empty string without spaces, got {delimiter!r}")
     model = PhraseModel([], min_count, threshold, scoring, connectors, delimiter)
     with tempfile.TemporaryDirectory(prefix="embedkit-phrases-") as scratch:
-        corpus = _stdin_to_file(corpus, Path(scratch))
+        corpus = spool_stdin(corpus, scratch)
         stats = ReadStats()
         stream, vocab = _encode(corpus, Path(scratch) / "pass0.int32", stats)
         if stats.replaced_chars:
@@ -550,10 +483,11 @@ def detect_phrases(
             found = _score(counted, min_count=min_count, threshold=threshold, scoring=scoring,
                            vocab=vocab, delimiter=delimiter)  # fmt: skip
             state = counted.state
-            if state[5]:
+            if state["overflow"]:
                 message = f"more than {MAX_TRIE_NODES:,} distinct connector runs: the rest are never phrases"
                 warnings.warn(message, stacklevel=2)
-            report = PassReport(int(state[4]), int(state[1]), int(state[0]), int(state[6]), len(found))
+            report = PassReport(int(state["total_words"]), int(state["word_types"]),
+                                int(state["candidate_types"]), int(state["prunes"]), len(found))  # fmt: skip
             del counted
             if found and (number < passes or out is not None):
                 previous = stream.path

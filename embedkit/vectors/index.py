@@ -13,11 +13,11 @@ inner-product index over the unit rows:
 Query words are excluded by asking for a few more neighbours than needed and dropping them.
 
 Approximate indexes take minutes to build at a million words, so they are saved: inside a
-native model folder (``<model>/index-hnsw-M32-efc400-<hash>.faiss``), or, for a word2vec or
-GloVe file, in the user cache folder (``$EMBEDKIT_CACHE``, else ``$XDG_CACHE_HOME/embedkit``,
-else ``~/.cache/embedkit``, under ``indexes/``), named by a hash of the words and vectors. A
-saved index is reused only if the hash of the model's content matches, so a changed model
-gets a new index. Files are written under a temporary name and renamed when complete.
+native model folder (``<model>/index-hnsw-M32-efc400-<hash>.faiss``), or, for a word2vec
+or GloVe file, in the user cache folder (:func:`embedkit.util.cache_dir`, under
+``indexes/``), named by a hash of the words and vectors. A saved index is reused only if
+the hash of the model's content matches, so a changed model gets a new index. Files are
+written under a temporary name and renamed when complete.
 
 Threads: FAISS runs its loops (and its bundled OpenBLAS) on an OpenMP pool. embedkit gives
 FAISS at most :func:`get_threads` threads (``EMBEDKIT_THREADS``, else the cores this process
@@ -41,10 +41,9 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..util import atomic_file, cache_dir, cpu_count
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,6 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 # --- threads ----------------------------------------------------------------------------
-_cores: list[int] = []
-
-
 def _default_threads() -> int:
     env = os.environ.get("EMBEDKIT_THREADS", "").strip()
     if env:
@@ -83,12 +80,7 @@ def _default_threads() -> int:
         if value < 1:
             raise UsageError(f"EMBEDKIT_THREADS must be at least 1, got {value}")
         return value
-    if not _cores:
-        try:
-            _cores.append(max(1, len(os.sched_getaffinity(0))))
-        except AttributeError:  # pragma: no cover - not Linux
-            _cores.append(max(1, os.cpu_count() or 1))
-    return _cores[0]
+    return cpu_count()
 
 
 _threads: dict[str, Any] = {"budget": None, "active": 0}
@@ -207,27 +199,6 @@ class ExactIndex:
         with faiss_threads(queries.shape[0]):
             return self.index.search(queries, k, params=params)
 
-    def search(
-        self, queries: np.ndarray, k: int, exclude: Sequence[Collection[int]] = ()
-    ) -> list[list[tuple[int, float]]]:
-        """Top-``k`` (row, cosine) pairs for each query row, skipping its ``exclude`` rows."""
-        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        extra = max((len(ex) for ex in exclude), default=0)
-        want = min(k + extra, self.size)
-        if want <= 0:
-            return [[] for _ in range(queries.shape[0])]
-        scores, ids = self.search_arrays(queries, want)
-        results = []
-        for row in range(queries.shape[0]):
-            skip = exclude[row] if row < len(exclude) else ()
-            hits = [
-                (int(i), float(score))
-                for i, score in zip(ids[row], scores[row])
-                if i >= 0 and int(i) not in skip
-            ]
-            results.append(hits[:k])
-        return results
-
 
 class ApproximateIndex(ExactIndex):
     """A FAISS HNSW or IVF index over unit vectors, searched with the configured parameters."""
@@ -295,14 +266,6 @@ def content_hash(words: Sequence[str], matrix: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def user_cache_dir() -> Path:
-    """embedkit's cache folder: ``$EMBEDKIT_CACHE``, ``$XDG_CACHE_HOME/embedkit`` or ``~/.cache/embedkit``."""
-    if os.environ.get("EMBEDKIT_CACHE"):
-        return Path(os.environ["EMBEDKIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "embedkit"
-
-
 def model_folder_prefix(params: str) -> str:
     """How the names of saved indexes with these build parameters begin inside a model folder."""
     return f"index-{params}-"
@@ -313,7 +276,7 @@ def cache_paths(source: Path | None, params: str, digest: str) -> list[Path]:
     paths = []
     if source is not None and source.is_dir():
         paths.append(source / f"{model_folder_prefix(params)}{digest[:16]}.faiss")
-    paths.append(user_cache_dir() / "indexes" / f"{digest}-{params}.faiss")
+    paths.append(cache_dir() / "indexes" / f"{digest}-{params}.faiss")
     return paths
 
 
@@ -336,15 +299,8 @@ def _read(path: Path, kind: str, size: int, dim: int) -> Any | None:
 def write_atomically(index: Any, path: Path) -> None:
     """``faiss.write_index`` to a temporary file beside ``path``, renamed into place when complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        faiss.write_index(index, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as tmp:
+        faiss.write_index(index, str(tmp))
 
 
 def load_or_build(

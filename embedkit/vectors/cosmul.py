@@ -159,9 +159,7 @@ def cosmul_search(
         return top_scores, top_ids
     if n_neg <= 1:
         last = found_scores[:, :, -1].astype(np.float64)
-        r_min = 1 + last[1 + n_pos] if n_neg else None  # cos(x, n) ≥ -(last cosine with -n)
-        if r_min is not None:
-            r_min = 1 - last[1 + n_pos]
+        r_min = 1 - last[1 + n_pos] if n_neg else None  # cos(x, n) ≥ -(last cosine with -n)
         limit_ = bound(last[0], norms, last[1 : 1 + n_pos].T, r_min)
         kth = top_scores[:, -1] if top_scores.shape[1] == k else np.full(nq, -np.inf)
         unproven = np.flatnonzero(~(kth >= limit_))

@@ -1,4 +1,4 @@
-"""Data-parallel training on a Dask cluster (``train(..., cluster=...)``).
+"""The Dask backend: data-parallel training on a cluster (``train(..., cluster=...)``).
 
 The driver (the process calling :func:`embedkit.train`) builds the vocabulary and encodes
 the corpus into an int32 file of word ids, as for single-process training. The file is cut
@@ -23,7 +23,8 @@ Two merges (``combine``):
   ``alpha`` was doubled (see benchmarks/README.md).
 
 * Weights travel as plain numpy arrays (scattered to the workers each round); tasks return
-  numpy arrays; no model object is ever pickled.
+  numpy arrays; no trained model is ever pickled (a task carries the model's few settings,
+  :class:`~embedkit.training.word2vec.Word2Vec`, and calls its kernel as the threads do).
 * The learning rate falls linearly with global progress: all shards advance together, so a
   part's rate is that of the position the whole run has reached.
 * The workers read the encoded corpus from its path: on a local cluster that is the
@@ -36,7 +37,8 @@ Two merges (``combine``):
   corpus and their inputs, so a re-run gives the same result, and nothing is written
   until the whole run has succeeded.
 * Given the seed and the number of shards, a run is deterministic: every part is trained
-  by one thread from a seed of its own, and results are combined in shard order.
+  by one thread from the seed the training core gives that chunk, and results are
+  combined in shard order.
 
 ``dask[distributed]`` is an optional dependency (``pip install 'embedkit[dask]'``),
 imported only when a cluster is used.
@@ -49,27 +51,22 @@ import itertools
 import logging
 import os
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import CancelledError
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import kernels
-from .errors import EmbedkitError, UsageError
+from ..errors import EmbedkitError, UsageError
+from ..text.encoded import make_chunks, read_ids
+from .core import CHUNK_TOKENS, Model, Schedule, Tables, TrainingRun
+from .settings import check_all, setting
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
-    from .corpus import EncodedCorpus, Vocabulary
-    from .trainer import TrainingSettings
-
-CONNECT_TIMEOUT = 10.0
-"""Seconds to wait for a scheduler to answer (and for it to have a worker)."""
-DEFAULT_SYNC_ROUNDS = 4
-"""Synchronisation rounds per epoch unless told otherwise."""
 COMBINE = ("sum", "average")
 """Ways to merge the workers' rows: add up their changes (default), or average them."""
 TASK_RETRIES = 2
@@ -77,6 +74,44 @@ TASK_RETRIES = 2
 ROUND_ATTEMPTS = 3
 """Runs of a round whose scattered inputs were lost with every worker holding them."""
 _LOCAL = re.compile(r"local:(.*)")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Settings of the Dask backend (declared as :class:`~embedkit.training.settings.TrainingSettings` is)."""
+
+    sync_rounds: int | None = setting(
+        None,
+        "With --cluster: merges of the workers' weights per epoch.",
+        int,
+        low=1,
+        high=10_000,
+        none_means="4",
+    )
+    combine: str | None = setting(
+        None, "With --cluster: merge workers' changes by sum or average (Spark's).", str, choices=COMBINE,
+        none_means="sum",
+    )  # fmt: skip
+    connect_timeout: float = setting(
+        10.0, "With --cluster: seconds to wait for the scheduler.", float, low=0.1, high=3600.0
+    )
+
+    def __post_init__(self) -> None:
+        check_all(self)
+
+    @property
+    def rounds(self) -> int:
+        """Synchronisation rounds per epoch (4 unless told otherwise)."""
+        return 4 if self.sync_rounds is None else self.sync_rounds
+
+    @property
+    def merge(self) -> str:
+        """How the workers' rows are merged (``sum`` unless told otherwise)."""
+        return self.combine or "sum"
+
+    def given(self) -> list[str]:
+        """Names of the settings that only a cluster uses and were set."""
+        return [name for name in ("sync_rounds", "combine") if getattr(self, name) is not None]
 
 
 class ClusterError(EmbedkitError):
@@ -111,7 +146,7 @@ def check_cluster(cluster: object) -> None:
 
 
 @contextlib.contextmanager
-def connect(cluster: str | Client, timeout: float = CONNECT_TIMEOUT) -> Iterator[Client]:
+def connect(cluster: str | Client, timeout: float = 10.0) -> Iterator[Client]:
     """A client of ``cluster``: a scheduler address, ``"local:N"`` or an existing client.
 
     ``"local:N"`` starts a ``LocalCluster`` of N worker processes with one thread each and
@@ -153,6 +188,31 @@ def connect(cluster: str | Client, timeout: float = CONNECT_TIMEOUT) -> Iterator
         yield client
 
 
+class DaskBackend:
+    """Train on the workers of a Dask cluster (connected on entry, released on exit)."""
+
+    def __init__(self, cluster: str | Client, settings: ClusterSettings) -> None:
+        check_cluster(cluster)
+        self.cluster = cluster
+        self.settings = settings
+        self._stack = contextlib.ExitStack()
+        self.client: Client | None = None
+
+    def __enter__(self) -> DaskBackend:
+        self.client = self._stack.enter_context(connect(self.cluster, self.settings.connect_timeout))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client = None
+        self._stack.close()
+
+    def train(self, run: TrainingRun) -> dict[str, Any]:
+        """Train every epoch of ``run`` on the cluster; return the cluster facts to record."""
+        if self.client is None:
+            raise RuntimeError("DaskBackend.train needs the backend entered (with DaskBackend(...) as b)")
+        return train_on_cluster(self.client, run, self.settings)
+
+
 # --- worker side -------------------------------------------------------------------------
 
 
@@ -164,51 +224,47 @@ def _file_size(path: str) -> int:
         return -1
 
 
+Changes = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Per weight matrix: (changed rows, their new values, their merge weights)."""
+
+
 def train_part(
     path: str,
     chunks: list[np.ndarray],
     seeds: list[int],
     alphas: list[tuple[float, float]],
-    syn0: np.ndarray,
-    syn1neg: np.ndarray,
-    tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    window: int,
-    negative: int,
-    cbow: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]:
+    model: Model,
+    names: list[str],
+    arrays: list[np.ndarray],
+    tables: list[np.ndarray],
+) -> tuple[Changes, float, int, int]:
     """Train one part (``chunks``: line bounds) on copies of the weights, for the driver to combine.
 
     Runs on a worker; chunk ``i`` is trained with ``seeds[i]`` and learning rates falling
-    from ``alphas[i][0]`` to ``alphas[i][1]``. Returns (changed input rows, their values,
-    their weights, changed output rows, their values, their weights, summed loss,
-    examples, tokens read).
+    from ``alphas[i][0]`` to ``alphas[i][1]``, through the model's kernel as in a local run.
+    ``names`` and ``arrays`` are the weight matrices. Returns (the changes of each matrix,
+    summed loss, examples, tokens read).
     """
-    keep, cum_table, sig_table, logsig_table, noise = tables
-    new0 = syn0.copy()  # the scattered arrays are shared by tasks and re-runs: never mutated
-    new1 = syn1neg.copy()
-    occurrences = np.zeros(syn0.shape[0], dtype=np.int64)
+    table = Tables.from_arrays(tables)
+    weights = {name: array.copy() for name, array in zip(names, arrays)}  # scattered inputs stay as sent
+    occurrences = np.zeros(arrays[0].shape[0], dtype=np.int64)
     loss, examples, words = 0.0, 0, 0
     for bounds, seed, (alpha_start, alpha_end) in zip(chunks, seeds, alphas):
-        start, stop = int(bounds[0]), int(bounds[-1])
-        tokens = np.array(np.memmap(path, dtype=np.int32, mode="r", offset=4 * start, shape=(stop - start,)))
-        chunk_loss, chunk_examples, chunk_words = kernels.train_chunk(
-            new0, new1, tokens, bounds, keep, cum_table, sig_table, logsig_table,
-            window, negative, alpha_start, alpha_end, np.uint64(seed), cbow,
-        )  # fmt: skip
-        occurrences += np.bincount(tokens, minlength=syn0.shape[0])
+        tokens = np.array(read_ids(path, int(bounds[0]), int(bounds[-1])))
+        chunk_loss, chunk_examples, chunk_words = model.train_chunk(
+            weights, table, tokens, bounds, alpha_start, alpha_end, np.uint64(seed)
+        )
+        occurrences += np.bincount(tokens, minlength=occurrences.shape[0])
         loss += chunk_loss
         examples += chunk_examples
         words += chunk_words
-    kept = occurrences * (keep.astype(np.float64) / 2.0**32)
-    weight0 = kept
-    weight1 = kept + negative * kept.sum() * noise
-    rows0 = np.flatnonzero((new0 != syn0).any(axis=1)).astype(np.int32)
-    rows1 = np.flatnonzero((new1 != syn1neg).any(axis=1)).astype(np.int32)
-    return (
-        rows0, new0[rows0], np.maximum(weight0[rows0], 1e-6).astype(np.float32),
-        rows1, new1[rows1], np.maximum(weight1[rows1], 1e-6).astype(np.float32),
-        float(loss), int(examples), int(words),
-    )  # fmt: skip
+    row_weights = model.row_weights(occurrences, table)
+    changes: Changes = []
+    for name, before in zip(names, arrays):
+        after = weights[name]
+        rows = np.flatnonzero((after != before).any(axis=1)).astype(np.int32)
+        changes.append((rows, after[rows], np.maximum(row_weights[name][rows], 1e-6).astype(np.float32)))
+    return changes, float(loss), int(examples), int(words)
 
 
 # --- driver side -------------------------------------------------------------------------
@@ -229,11 +285,9 @@ def plan_parts(
 ) -> list[list[list[np.ndarray]]]:
     """Chunks of every (round, shard): ``plan[r][s]`` is the list of chunk line bounds.
 
-    Shards are contiguous ranges of the corpus of about equal token counts, each cut into
-    ``rounds`` contiguous parts.
+    The chunks are the core's chunk plan; shards are contiguous ranges of it of about equal
+    token counts, each cut into ``rounds`` contiguous parts.
     """
-    from .trainer import make_chunks
-
     chunks = make_chunks(line_starts, chunk_tokens)
     sizes = np.array([int(c[-1] - c[0]) for c in chunks], dtype=np.int64)
     plan: list[list[list[np.ndarray]]] = [[[] for _ in range(shards)] for _ in range(rounds)]
@@ -265,48 +319,34 @@ def _combine(weights: np.ndarray, results: list[tuple[np.ndarray, np.ndarray, np
 
 
 def _part_alphas(
-    chunks: list[np.ndarray], done: int, round_tokens: int, alpha_at: Callable[[float], float]
+    chunks: list[np.ndarray], done: int, round_tokens: int, schedule: Schedule
 ) -> list[tuple[float, float]]:
     """Learning rates of a part's chunks: the part spans the whole round's global progress."""
     part_tokens = sum(int(b[-1] - b[0]) for b in chunks)
     edges = np.concatenate(([0], np.cumsum([int(b[-1] - b[0]) for b in chunks])))
     at = done + round_tokens * edges / max(part_tokens, 1)
-    return [(alpha_at(float(a)), alpha_at(float(b))) for a, b in itertools.pairwise(at)]
+    return [(schedule.alpha_at(float(a)), schedule.alpha_at(float(b))) for a, b in itertools.pairwise(at)]
 
 
 def _chunk_size(n_tokens: int, shards: int, rounds: int) -> int:
     """Chunks small enough that every part of every shard gets a few of them."""
-    from .trainer import CHUNK_TOKENS
-
     return int(max(1_000, min(CHUNK_TOKENS, n_tokens // max(4 * shards * rounds, 1))))
 
 
 def train_on_cluster(
-    client: Client,
-    encoded: EncodedCorpus,
-    vocab: Vocabulary,
-    settings: TrainingSettings,
-    sync_rounds: int,
-    progress: bool,
-    combine: str = "sum",
-    shards: int | None = None,
-) -> tuple[np.ndarray, list[float], int, dict[str, Any]]:
-    """Run all epochs on the cluster; return (input vectors, epoch losses, pairs, run info).
+    client: Client, run: TrainingRun, settings: ClusterSettings, shards: int | None = None
+) -> dict[str, Any]:
+    """Run all epochs of ``run`` on the cluster into ``run.weights``; return the run's cluster facts.
 
     ``shards`` defaults to the number of worker threads of the cluster at the start.
     """
-    from .trainer import _Progress
-
-    if combine not in COMBINE:
-        raise UsageError(f"combine must be one of {', '.join(COMBINE)}, got {combine!r}")
     distributed = _import_distributed()
-    s = settings
-    path = os.fspath(encoded.path)
+    path = os.fspath(run.corpus.path)
     nthreads = client.nthreads()
     if not nthreads:
         raise ClusterError("the dask cluster has no worker")
     shards = shards or sum(nthreads.values())
-    size = encoded.n_tokens * 4
+    size = run.corpus.n_tokens * 4
     seen = client.run(_file_size, path)
     blind = sorted(worker for worker, got in seen.items() if got != size)
     if blind:
@@ -316,64 +356,35 @@ def train_on_cluster(
             "folder there)"
         )
 
-    n_words = len(vocab)
-    rng = np.random.default_rng(s.seed)
-    syn0 = ((rng.random((n_words, s.dim), dtype=np.float32) - 0.5) / s.dim).astype(np.float32)
-    syn1neg = np.zeros((n_words, s.dim), dtype=np.float32)
-    keep = kernels.make_keep_thresholds(vocab.counts, s.sample)
-    cum_table = kernels.make_noise_table(vocab.counts)
-    noise = np.diff(cum_table, prepend=0) / float(cum_table[-1])
-    sig_table, logsig_table = kernels.make_sigmoid_tables()
-    static = (keep, cum_table, sig_table, logsig_table, noise)
-    tables = client.scatter(static, broadcast=True, hash=False)
-
-    chunk_tokens = _chunk_size(encoded.n_tokens, shards, sync_rounds)
-    plan = plan_parts(encoded.line_starts, shards, sync_rounds, chunk_tokens)
+    rounds, how = settings.rounds, settings.merge
+    names = list(run.weights)
+    static = run.tables.arrays()
+    chunk_tokens = _chunk_size(run.corpus.n_tokens, shards, rounds)
+    plan = plan_parts(run.corpus.line_starts, shards, rounds, chunk_tokens)
     offsets = sorted(int(b[0]) for row in plan for part in row for b in part)
-    chunk_ids = {offset: i for i, offset in enumerate(offsets)}  # chunk index: part of its seed
-    n_tokens = encoded.n_tokens
-    total_work = n_tokens * s.epochs
-
-    def alpha_at(done: float) -> float:
-        return s.alpha - (s.alpha - s.min_alpha) * (done / total_work)
-
-    run = uuid.uuid4().hex[:8]
-    epoch_loss = np.zeros(s.epochs, dtype=np.float64)
-    epoch_pairs = np.zeros(s.epochs, dtype=np.int64)
-    bar = _Progress(progress, total_work)
+    chunk_ids = {offset: i for i, offset in enumerate(offsets)}  # place in corpus order: picks the seed
+    key_prefix = f"embedkit-train-{uuid.uuid4().hex[:8]}"
     done = 0
-    started = time.perf_counter()
-    state: dict[str, Any] = {"tables": tables, "futures": []}
+    state: dict[str, Any] = {"tables": client.scatter(static, broadcast=True, hash=False), "futures": []}
 
     def run_round(epoch: int, r: int, row: list[list[np.ndarray]], round_tokens: int) -> list[Any]:
         """Scatter the weights, train every shard's part of round ``r``, gather the results."""
-        base0, base1 = client.scatter([syn0, syn1neg], broadcast=True, hash=False)
+        arrays = client.scatter([run.weights[name] for name in names], broadcast=True, hash=False)
         futures = state["futures"] = []
         for shard, chunks in enumerate(row):
             if not chunks:
                 continue
-            seeds = [(s.seed << 32) ^ (epoch << 24) ^ chunk_ids[int(b[0])] for b in chunks]
-            alphas = _part_alphas(chunks, done, round_tokens, alpha_at)
-            args = (
-                path,
-                list(chunks),
-                seeds,
-                alphas,
-                base0,
-                base1,
-                state["tables"],
-                s.window,
-                s.negative,
-                s.cbow,
-            )
-            key = f"embedkit-train-{run}-e{epoch}-r{r}-s{shard}-{uuid.uuid4().hex[:6]}"
+            seeds = [run.seed(epoch, chunk_ids[int(b[0])]) for b in chunks]
+            alphas = _part_alphas(chunks, done, round_tokens, run.schedule)
+            args = (path, chunks, seeds, alphas, run.model, names, arrays, state["tables"])
+            key = f"{key_prefix}-e{epoch}-r{r}-s{shard}-{uuid.uuid4().hex[:6]}"
             futures.append(client.submit(train_part, *args, key=key, retries=TASK_RETRIES, pure=False))
         results = client.gather(futures)
         state["futures"] = []
         return results
 
     try:
-        for epoch, (r, row) in itertools.product(range(s.epochs), enumerate(plan)):
+        for epoch, (r, row) in itertools.product(range(run.settings.epochs), enumerate(plan)):
             round_tokens = sum(int(b[-1] - b[0]) for part in row for b in part)
             if round_tokens == 0:
                 continue
@@ -389,15 +400,13 @@ def train_on_cluster(
                             f"training failed: workers kept dying and lost the weights {ROUND_ATTEMPTS} times"
                         ) from None
                     state["tables"] = client.scatter(static, broadcast=True, hash=False)
-            _combine(syn0, [(res[0], res[1], res[2]) for res in results], combine)
-            _combine(syn1neg, [(res[3], res[4], res[5]) for res in results], combine)
-            epoch_loss[epoch] += sum(res[6] for res in results)
-            epoch_pairs[epoch] += sum(res[7] for res in results)
+            for k, name in enumerate(names):
+                _combine(run.weights[name], [changes[k] for changes, *_ in results], how)
+            for _, loss, examples, _ in results:
+                run.losses.add(epoch, loss, examples)
             done += round_tokens
             del results
-            speed = done * encoded.raw_tokens / max(n_tokens, 1) / max(time.perf_counter() - started, 1e-9)
-            loss = epoch_loss[epoch] / max(epoch_pairs[epoch], 1)
-            bar.update(done, f"{epoch + 1}/{s.epochs}", speed, alpha_at(done), loss)
+            run.show_progress(done)
     except distributed.KilledWorker as exc:
         raise ClusterError(f"training failed: workers kept dying on the same shard ({exc})") from None
     except (KeyboardInterrupt, EmbedkitError):
@@ -405,17 +414,13 @@ def train_on_cluster(
     except Exception as exc:
         raise ClusterError(f"training on the cluster failed: {type(exc).__name__}: {exc}") from exc
     finally:
-        bar.close()
         if state["futures"]:
             client.cancel(state["futures"])
         state.clear()
-        del tables
-    losses = (epoch_loss / np.maximum(epoch_pairs, 1)).tolist()
-    info = {
+    return {
         "scheduler": client.scheduler.address,
         "shards": shards,
-        "sync_rounds": sync_rounds,
-        "combine": combine,
+        "sync_rounds": rounds,
+        "combine": how,
         "chunk_tokens": chunk_tokens,
     }
-    return syn0, losses, int(epoch_pairs.sum()), info

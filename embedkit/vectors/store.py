@@ -4,8 +4,8 @@
 trainer state, only the vocabulary (most frequent word first), a float32 matrix with one
 row per word, optional corpus counts and JSON-serialisable metadata. Similarity queries
 run on a FAISS index over the unit-normalised rows (exact, HNSW or IVF, see
-:mod:`embedkit.index`), built on first use; batched queries answer thousands of questions
-with one FAISS search.
+:mod:`embedkit.vectors.index`), built on first use; batched queries answer thousands of
+questions with one FAISS search. :func:`load` reads any format :mod:`embedkit.io` knows.
 
 >>> import numpy as np
 >>> v = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
@@ -24,7 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FormatError, UnknownWordError, UsageError
+from ..errors import FormatError, UnknownWordError, UsageError
+from ..io import read_vectors, save_native, save_word2vec, write_vectors
+from ..plot import plot_words
+from .cosmul import cosmul_search
 from .index import (
     EXACT_MAX,
     ApproximateIndex,
@@ -40,7 +43,9 @@ class Vectors:
     """Word vectors with cosine queries (``most_similar``, ``analogy``, ``doesnt_match``, batches).
 
     ``index`` picks the search index (``auto``, ``exact``, ``hnsw``, ``ivf`` or an
-    :class:`~embedkit.index.IndexConfig`); see :meth:`use_index`.
+    :class:`~embedkit.vectors.index.IndexConfig`); see :meth:`use_index`. ``word_rows``
+    is the ``word -> row`` dict when the caller has built it already (a file reader does,
+    checking for duplicates), so it is not built twice.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class Vectors:
         counts: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
         index: str | IndexConfig = "auto",
+        word_rows: dict[str, int] | None = None,
     ) -> None:
         matrix = np.asanyarray(vectors)
         if matrix.ndim != 2:
@@ -63,7 +69,9 @@ class Vectors:
         self.vectors: np.ndarray = matrix
         self.counts: np.ndarray | None = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta: dict[str, Any] = dict(meta or {})
-        self._index_of = {word: i for i, word in enumerate(self.words)}
+        self._index_of = (
+            word_rows if word_rows is not None else {word: i for i, word in enumerate(self.words)}
+        )
         if len(self._index_of) != len(self.words):
             seen: set[str] = set()
             duplicate = next(w for w in self.words if w in seen or seen.add(w))
@@ -458,9 +466,7 @@ class Vectors:
     def _cosmul(
         self, pos: np.ndarray, neg: np.ndarray, k: int, index: str | None, restrict: int | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """3CosMul, re-ranked exactly over candidates from the index (see :mod:`embedkit.cosmul`)."""
-        from .cosmul import cosmul_search
-
+        """3CosMul, re-ranked exactly over candidates from the index (see :mod:`embedkit.vectors.cosmul`)."""
         searcher, limit, config = self._searcher(index, restrict)
         return cosmul_search(self.unit_vectors, searcher, limit, config, pos, neg, k)
 
@@ -505,8 +511,6 @@ class Vectors:
         ``neighbours=N`` adds each word's N nearest neighbours. Needs matplotlib
         (``pip install 'embedkit[plot]'``); other options in :func:`embedkit.plot.plot_words`.
         """
-        from .plot import plot_words
-
         return plot_words(self, words, pairs=pairs, neighbours=neighbours, method=method, out=out, **options)
 
     # --- interoperability ----------------------------------------------------------
@@ -535,12 +539,34 @@ class Vectors:
     # --- persistence -------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save in embedkit's safe native format (a folder of .npy arrays and JSON)."""
-        from .formats import save_native
-
         save_native(self, path)
 
     def save_word2vec(self, path: str | os.PathLike[str], binary: bool = True) -> None:
         """Save in word2vec's binary (default) or text format, as gensim writes them."""
-        from .formats import save_word2vec
-
         save_word2vec(self, path, binary=binary)
+
+    def save_as(self, path: str | os.PathLike[str]) -> str:
+        """Save in the format the name asks for (``.bin`` word2vec binary, ``.txt``/``.vec``
+        word2vec text, anything else a native folder); return that format's name."""
+        return write_vectors(self, path)
+
+
+def load(
+    path: str | os.PathLike[str],
+    mmap: bool = False,
+    limit: int | None = None,
+    unicode_errors: str = "strict",
+) -> Vectors:
+    """Load vectors from a native model folder, word2vec binary/text, fastText ``.vec`` or
+    GloVe text file.
+
+    The format is told from the content, not the file name. ``mmap=True`` maps a native
+    model's matrix read-only instead of reading it; ``limit`` keeps only the first words.
+    A word2vec/GloVe word that is not UTF-8 is an error unless ``unicode_errors`` is
+    ``"replace"`` (bad bytes become U+FFFD) or ``"ignore"`` (dropped), as in gensim. A word
+    listed twice keeps its first vector, with a warning (as gensim does).
+    """
+    data = read_vectors(path, mmap=mmap, limit=limit, unicode_errors=unicode_errors)
+    vectors = Vectors(data.words, data.vectors, counts=data.counts, meta=data.meta, word_rows=data.index)
+    vectors.source = Path(path)  # where a saved approximate index may be kept (see embedkit.vectors.index)
+    return vectors

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EmbedkitError, FormatError
+from ..errors import EmbedkitError, FormatError
 from .index import ExactIndex
-from .vectors import Vectors
+from .store import Vectors
 
 BATCH = 2048
 

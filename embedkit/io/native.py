@@ -1,0 +1,136 @@
+"""embedkit's native format: a folder of ``vectors.npy`` (float32) and ``meta.json``.
+
+``vectors.npy`` is written and read with ``allow_pickle=False``; its ``.npy`` header is
+checked against the file size before anything is allocated, so a damaged or lying file
+fails fast. ``meta.json`` holds the words, counts, training settings and versions. A
+folder is written under a temporary name and swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import FormatError
+from ..util import atomic_directory
+from ..version import __version__
+from .matrix import VectorData, VectorsLike, fresh_matrix
+
+NATIVE_FORMAT = "embedkit-vectors"
+NATIVE_VERSION = 1
+
+
+def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
+    """Write ``vectors`` as a native model folder (``vectors.npy`` + ``meta.json``)."""
+    meta = {
+        "format": NATIVE_FORMAT,
+        "format_version": NATIVE_VERSION,
+        "embedkit_version": __version__,
+        "count": len(vectors.words),
+        "dim": vectors.dim,
+        "words": vectors.words,
+        "counts": None if vectors.counts is None else vectors.counts.tolist(),
+        "meta": vectors.meta,
+    }
+    with atomic_directory(path) as tmp:
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors.vectors, dtype="<f4"), allow_pickle=False)
+        with open(tmp / "meta.json", "w", encoding="utf-8") as out:
+            json.dump(meta, out, ensure_ascii=False)
+
+
+def _npy_matrix_header(stream: BinaryIO, size: int) -> tuple[int, int]:
+    """Shape of the float32 matrix whose ``.npy`` header starts ``stream``, checked against
+    the file ``size``; ``ValueError``/``EOFError`` for anything else or a lying header."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, EOFError):
+        raise
+    except Exception as exc:  # numpy's header parser can raise tokenizer/syntax errors
+        raise ValueError(f"malformed .npy header ({type(exc).__name__})") from exc
+    if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+        raise ValueError(f"it holds {dtype} {shape}, not a float32 matrix")
+    if shape[0] * shape[1] * 4 > size - stream.tell():
+        raise EOFError(f"the file is shorter than its {shape[0]} x {shape[1]} header")
+    return shape
+
+
+def _read_matrix(path: Path) -> np.ndarray:
+    """A float32 ``.npy`` matrix read straight into :func:`fresh_matrix`.
+
+    The header is checked against the file size before anything is allocated, so a
+    header claiming a huge matrix fails fast instead of exhausting memory.
+    """
+    with open(path, "rb") as stream:
+        shape = _npy_matrix_header(stream, path.stat().st_size)
+        matrix = fresh_matrix(*shape)
+        target, done = memoryview(matrix).cast("B"), 0
+        while done < matrix.nbytes:
+            got = stream.readinto(target[done : done + (1 << 28)])
+            if not got:
+                raise EOFError(f"the file is shorter than its {shape[0]} x {shape[1]} header")
+            done += got
+        return matrix
+
+
+def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = None) -> VectorData:
+    """Read a native model folder; ``mmap=True`` maps the matrix read-only instead of reading it;
+    ``limit`` keeps the first words."""
+    path = Path(path)
+    meta_path, matrix_path = path / "meta.json", path / "vectors.npy"
+    if not meta_path.is_file() or not matrix_path.is_file():
+        raise FormatError(f"{str(path)!r} is a folder but not an embedkit model (no meta.json/vectors.npy)")
+    try:
+        with open(meta_path, encoding="utf-8") as stream:
+            meta = json.load(stream)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"{str(meta_path)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != NATIVE_FORMAT:
+        raise FormatError(f"{str(meta_path)!r} does not describe an embedkit model")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > NATIVE_VERSION:
+        raise FormatError(
+            f"{str(path)!r} has format version {version!r}; this embedkit reads up to {NATIVE_VERSION}"
+        )
+    words = meta.get("words")
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise FormatError(f"{str(meta_path)!r}: 'words' must be a list of strings")
+    try:
+        if mmap:
+            with open(matrix_path, "rb") as stream:
+                _npy_matrix_header(stream, matrix_path.stat().st_size)
+            matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
+        else:
+            matrix = _read_matrix(matrix_path)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FormatError(f"cannot read {str(matrix_path)!r}: {exc}") from exc
+    if matrix.dtype != np.float32 or matrix.ndim != 2:
+        raise FormatError(f"{str(matrix_path)!r} holds {matrix.dtype} {matrix.shape}, not a float32 matrix")
+    if matrix.shape != (len(words), meta.get("dim")):
+        raise FormatError(
+            f"{str(path)!r}: meta.json lists {len(words)} words of dim {meta.get('dim')} "
+            f"but vectors.npy is {matrix.shape[0]} x {matrix.shape[1]}"
+        )
+    counts = meta.get("counts")
+    if counts is not None and (
+        not isinstance(counts, list)
+        or len(counts) != len(words)
+        or not all(type(c) is int and 0 <= c < 2**63 for c in counts)
+    ):
+        raise FormatError(f"{str(meta_path)!r}: 'counts' does not match the words")
+    extra = meta.get("meta") if isinstance(meta.get("meta"), dict) else {}
+    counts_array = None if counts is None else np.asarray(counts)
+    if limit is not None and limit < len(words):
+        words, matrix = words[:limit], matrix[:limit]
+        counts_array = None if counts_array is None else counts_array[:limit]
+    return VectorData(words, matrix, counts_array, extra)

@@ -1,0 +1,223 @@
+"""The query session: one model loaded once, and the questions any front end asks of it.
+
+The command line uses it, and an HTTP service can use it unchanged: it loads a model (or
+the embedded default), picks the search index, resolves the words a person typed (the
+word itself, else its lower-case form), answers single and batched neighbour and analogy
+queries, and reads and writes the batch line protocol (``A B C`` in, ``query<TAB>word
+score<TAB>...`` out, one line each).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .default import load_default
+from .errors import UnknownWordError, UsageError
+from .vectors.index import IndexConfig
+from .vectors.store import Vectors, load
+
+ANALOGY_METHODS = ("add", "mul")
+"""3CosAdd (cosine with b - a + c) and 3CosMul (Levy and Goldberg 2014)."""
+BATCH_CHUNK = 8192
+"""Batch queries answered by one vectorised search."""
+
+
+def check_index(kind: str) -> None:
+    """Reject an unknown index name before any model is loaded (:class:`UsageError`)."""
+    IndexConfig(kind=kind)
+
+
+def check_method(method: str) -> None:
+    """Reject an unknown analogy method (:class:`UsageError`)."""
+    if method not in ANALOGY_METHODS:
+        raise UsageError(f"unknown --method {method!r}: choose add (3CosAdd) or mul (3CosMul)")
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run answered: queries, and those with unknown words or malformed."""
+
+    queries: int = 0
+    unknown: int = 0
+    malformed: int = 0
+
+    def __str__(self) -> str:
+        failed = self.unknown + self.malformed
+        text = f"answered {self.queries - failed:,} of {self.queries:,} queries"
+        if failed:
+            text += f" ({self.unknown:,} with unknown words, {self.malformed:,} malformed)"
+        return text
+
+
+class QuerySession:
+    """A loaded model answering queries; words are resolved as a person means them."""
+
+    def __init__(self, vectors: Vectors, name: str = "the model") -> None:
+        self.vectors = vectors
+        self.name = name
+
+    @classmethod
+    def open(
+        cls,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        progress: bool = False,
+        index: str = "auto",
+        **index_options: int | None,
+    ) -> QuerySession:
+        """Load ``model`` (any format :func:`embedkit.load` reads) or, for ``None``, the default
+        model, with the search ``index`` and its options (``M``, ``ef_construction``,
+        ``ef_search``, ``nlist``, ``nprobe``; ``None`` keeps a default)."""
+        check_index(index)
+        if model is None:
+            vectors, name = load_default(progress=progress), "the default model"
+        else:
+            vectors, name = load(model), Path(model).name
+        vectors.use_index(index, **index_options)
+        return cls(vectors, name)
+
+    # --- words ----------------------------------------------------------------------
+    def lookup(self, word: str) -> str:
+        """The word as the model has it: itself, or its lower-case form; unknown words unchanged."""
+        vectors = self.vectors
+        return word if word in vectors or word.lower() not in vectors else word.lower()
+
+    def resolve(self, word: str) -> str:
+        """:meth:`lookup`, raising :class:`UnknownWordError` for a word the model lacks in any case."""
+        found = self.lookup(word)
+        if found not in self.vectors:
+            raise UnknownWordError(word)
+        return found
+
+    # --- single queries -------------------------------------------------------------
+    def similar(
+        self,
+        positive: str | Sequence[str],
+        negative: Sequence[str] = (),
+        k: int = 10,
+        restrict: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """Nearest words by cosine to the positive words minus the negative ones."""
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        return self.vectors.most_similar(
+            [self.resolve(w) for w in positive],
+            [self.resolve(w) for w in negative],
+            k=k,
+            restrict_vocab=restrict,
+        )
+
+    def analogy(
+        self, a: str, b: str, c: str, k: int = 10, method: str = "add", restrict: int | None = None
+    ) -> list[tuple[str, float]]:
+        """Words that are to ``c`` as ``b`` is to ``a`` (b - a + c), best first."""
+        check_method(method)
+        words = [self.resolve(w) for w in (a, b, c)]
+        return self.vectors.analogy(*words, k=k, method=method, restrict_vocab=restrict)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others."""
+        return self.vectors.doesnt_match([self.resolve(w) for w in words])
+
+    def similarity(self, first: str, second: str) -> float:
+        """Cosine similarity of two words."""
+        return self.vectors.similarity(self.resolve(first), self.resolve(second))
+
+    def vector(self, word: str) -> np.ndarray:
+        """A word's vector (read-only view of the model's row)."""
+        row = self.vectors[self.resolve(word)]
+        row = row.view()
+        row.flags.writeable = False
+        return row
+
+    def info(self) -> dict[str, Any]:
+        """Size, dimension, index and training settings of the model."""
+        vectors = self.vectors
+        return {
+            "name": self.name,
+            "words": len(vectors),
+            "dim": vectors.dim,
+            "index": vectors.index_kind(),
+            "training": vectors.meta.get("training", {}),
+        }
+
+    # --- batches ----------------------------------------------------------------------
+    def analogy_batch(
+        self, triples: Sequence[Sequence[str]], k: int = 10, method: str = "add", restrict: int | None = None
+    ) -> list[list[tuple[str, float]] | None]:
+        """Many analogies in one search; ``None`` for a triple with a word the model lacks."""
+        check_method(method)
+        resolved = [[self.lookup(w) for w in triple] for triple in triples]
+        return self.vectors.analogy_batch(
+            resolved, k, method=method, restrict_vocab=restrict, on_unknown="none"
+        )
+
+    def similar_batch(
+        self, queries: Sequence[str | Sequence[str]], k: int = 10, restrict: int | None = None
+    ) -> list[list[tuple[str, float]] | None]:
+        """Many neighbour queries in one search; ``None`` for a query with a word the model lacks."""
+        resolved = [[self.lookup(w) for w in ([q] if isinstance(q, str) else q)] for q in queries]
+        return self.vectors.most_similar_batch(resolved, k, restrict_vocab=restrict, on_unknown="none")
+
+    def unknown_word(self, words: Sequence[str]) -> str | None:
+        """The first of ``words`` the model lacks (in any case), or ``None``."""
+        return next((w for w in words if self.lookup(w) not in self.vectors), None)
+
+    def answer_lines(
+        self,
+        lines: Iterable[str],
+        k: int = 10,
+        method: str = "add",
+        restrict: int | None = None,
+        summary: BatchSummary | None = None,
+    ) -> Iterator[str]:
+        """Answer batch lines: one output line per query ``A B C`` (a fourth word is ignored).
+
+        Blank lines and lines starting with ``#`` or ``:`` are skipped. An answer line is
+        the query, a tab, then ``word score`` answers separated by tabs, or ``error: ...``
+        for that query alone. Queries are answered :data:`BATCH_CHUNK` at a time by one
+        search; ``summary`` (if given) counts what was answered.
+        """
+        check_method(method)
+        summary = summary if summary is not None else BatchSummary()
+        pending: list[tuple[str, list[str] | None]] = []
+        for line in lines:
+            parts = line.split()
+            if not parts or parts[0].startswith(("#", ":")):
+                continue
+            summary.queries += 1
+            if len(parts) not in (3, 4):
+                summary.malformed += 1
+                pending.append((" ".join(parts), None))
+            else:
+                pending.append((" ".join(parts[:3]), parts[:3]))
+            if len(pending) >= BATCH_CHUNK:
+                yield from self._answer_pending(pending, k, method, restrict, summary)
+                pending = []
+        if pending:
+            yield from self._answer_pending(pending, k, method, restrict, summary)
+
+    def _answer_pending(
+        self,
+        pending: list[tuple[str, list[str] | None]],
+        k: int,
+        method: str,
+        restrict: int | None,
+        summary: BatchSummary,
+    ) -> Iterator[str]:
+        answers = iter(self.analogy_batch([w for _, w in pending if w is not None], k, method, restrict))
+        for query, words in pending:
+            if words is None:
+                yield f"{query}\terror: expected 3 words (A B C), got {len(query.split())}"
+                continue
+            answer = next(answers)
+            if answer is None:
+                summary.unknown += 1
+                yield f"{query}\terror: {UnknownWordError(self.unknown_word(words) or words[0])}"
+            else:
+                yield "\t".join([query, *(f"{w} {s:.4f}" for w, s in answer)])

@@ -1,0 +1,311 @@
+"""numba kernels of word2vec training (skip-gram and CBOW with negative sampling), and its tables.
+
+Called by :mod:`embedkit.training.word2vec` (the model) and by the training core, which
+builds the tables. Pure functions over numpy arrays, compiled with
+``@njit(cache=True, nogil=True)`` so that several Python threads can run them at once on
+one shared pair of weight matrices (Hogwild-style updates, as word2vec and gensim do).
+Random state is passed in explicitly: each call gets a 64-bit seed, so a run with one
+worker is bit-for-bit reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = 6.0
+EXP_TABLE_SIZE = 1000
+_JIT = {"cache": True, "nogil": True, "fastmath": True}
+
+
+def make_sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Tabulate sigmoid(x) and log(sigmoid(x)) on [-MAX_EXP, MAX_EXP) (word2vec's tables)."""
+    x = (np.arange(EXP_TABLE_SIZE, dtype=np.float64) / EXP_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
+    sigmoid = 1.0 / (1.0 + np.exp(-x))
+    return sigmoid.astype(np.float32), np.log(sigmoid).astype(np.float32)
+
+
+def make_noise_table(counts: np.ndarray, power: float = 0.75, domain: int = 2**31 - 1) -> np.ndarray:
+    """Cumulative unigram^power distribution scaled to ``domain`` (gensim's ``cum_table``)."""
+    weights = np.power(counts.astype(np.float64), power)
+    cumulative = np.cumsum(weights) / weights.sum() * domain
+    table = np.round(cumulative).astype(np.int64)
+    table[-1] = domain
+    return table
+
+
+def make_keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Per-word probability (scaled to 2**32) of keeping a token under subsampling.
+
+    word2vec's formula: keep = (sqrt(f / t) + 1) * t / f with f the word's count and
+    t = sample * total; ``sample=0`` keeps everything.
+    """
+    if sample <= 0:
+        return np.full(counts.shape[0], 2**32 - 1, dtype=np.uint64)
+    threshold = sample * counts.sum()
+    freq = counts.astype(np.float64)
+    keep = (np.sqrt(freq / threshold) + 1.0) * threshold / freq
+    return np.minimum(np.round(keep * 2**32), 2**32 - 1).astype(np.uint64)
+
+
+@njit(**_JIT)
+def splitmix64(x: np.uint64) -> np.uint64:
+    """One step of splitmix64: a well-mixed 64-bit value from any seed."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    z = x
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(**_JIT)
+def xorshift64(x: np.uint64) -> np.uint64:
+    """Advance a xorshift64 state (never zero for a non-zero start)."""
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    return x
+
+
+@njit(**_JIT)
+def draw_noise_word(cum_table: np.ndarray, r: np.uint64) -> int:
+    """Binary search of the cumulative noise table for the word that ``r`` falls on."""
+    target = np.int64((r >> np.uint64(16)) % np.uint64(cum_table[-1]))
+    lo = 0
+    hi = cum_table.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum_table[mid] > target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(**_JIT)
+def subsample_line(
+    tokens: np.ndarray, start: int, stop: int, keep: np.ndarray, out: np.ndarray, state: np.uint64
+) -> tuple[int, np.uint64]:
+    """Copy the tokens of one line that survive subsampling into ``out``; return their number."""
+    n = 0
+    for pos in range(start, stop):
+        word = tokens[pos]
+        state = xorshift64(state)
+        if keep[word] >= (state >> np.uint64(32)):
+            out[n] = word
+            n += 1
+    return n, state
+
+
+@njit(**_JIT)
+def score_target(
+    dot: float, positive: bool, sig_table: np.ndarray, logsig_table: np.ndarray
+) -> tuple[float, float]:
+    """sigmoid(dot) and the loss -log(sigmoid(±dot)) of one target, from the tables."""
+    scale = EXP_TABLE_SIZE / MAX_EXP / 2.0
+    if dot >= MAX_EXP:
+        prob = 1.0
+    elif dot <= -MAX_EXP:
+        prob = 0.0
+    else:
+        prob = sig_table[int((dot + MAX_EXP) * scale)]
+    margin = dot if positive else -dot
+    if margin <= -MAX_EXP:
+        loss = -margin  # log(sigmoid(m)) ~ m far in the negative tail
+    elif margin < MAX_EXP:
+        loss = -logsig_table[int((margin + MAX_EXP) * scale)]
+    else:
+        loss = 0.0
+    return prob, loss
+
+
+@njit(**_JIT)
+def draw_targets(
+    center: int, negative: int, cum_table: np.ndarray, targets: np.ndarray, state: np.uint64
+) -> tuple[int, np.uint64]:
+    """Fill ``targets`` with the centre word then its noise words (never the centre itself)."""
+    n_targets = 1
+    targets[0] = center
+    for _ in range(negative):
+        state = xorshift64(state)
+        noise = draw_noise_word(cum_table, state)
+        if noise != center:
+            targets[n_targets] = noise
+            n_targets += 1
+    return n_targets, state
+
+
+@njit(**_JIT)
+def sg_center_update(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    coef: np.ndarray,
+    grads: np.ndarray,
+) -> float:
+    """Skip-gram: update all contexts of one centre word against shared targets.
+
+    ``targets[0]`` is the centre word, the rest its noise words, drawn once and shared by
+    every context (Ji et al. 2016): each target row is loaded once and scored against all
+    contexts while it sits in cache, instead of once per (context, target) pair. Context
+    gradients are accumulated and applied at the end. Returns the summed loss.
+    """
+    dim = syn0.shape[1]
+    for a in range(n_contexts):
+        for d in range(dim):
+            grads[a, d] = 0.0
+    loss = 0.0
+    for j in range(n_targets):
+        target = targets[j]
+        label = 1.0 if j == 0 else 0.0
+        for a in range(n_contexts):
+            context = contexts[a]
+            dot = np.float32(0.0)
+            for d in range(dim):
+                dot += syn0[context, d] * syn1neg[target, d]
+            prob, target_loss = score_target(dot, j == 0, sig_table, logsig_table)
+            loss += target_loss
+            coef[a] = np.float32((label - prob) * alpha)
+        for a in range(n_contexts):
+            g = coef[a]
+            for d in range(dim):
+                grads[a, d] += g * syn1neg[target, d]
+        for a in range(n_contexts):
+            g = coef[a]
+            context = contexts[a]
+            for d in range(dim):
+                syn1neg[target, d] += g * syn0[context, d]
+    for a in range(n_contexts):
+        context = contexts[a]
+        for d in range(dim):
+            syn0[context, d] += grads[a, d]
+    return loss
+
+
+@njit(**_JIT)
+def cbow_center_update(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    hidden: np.ndarray,
+    grad: np.ndarray,
+) -> float:
+    """CBOW: the mean of the context vectors predicts the centre word against noise words.
+
+    As word2vec and gensim (``cbow_mean=1``), the whole error is added to every context
+    row. Returns the summed loss.
+    """
+    dim = syn0.shape[1]
+    inv = np.float32(1.0 / n_contexts)
+    for d in range(dim):
+        hidden[d] = 0.0
+        grad[d] = 0.0
+    for a in range(n_contexts):
+        context = contexts[a]
+        for d in range(dim):
+            hidden[d] += syn0[context, d]
+    for d in range(dim):
+        hidden[d] *= inv
+    loss = 0.0
+    for j in range(n_targets):
+        target = targets[j]
+        dot = np.float32(0.0)
+        for d in range(dim):
+            dot += hidden[d] * syn1neg[target, d]
+        prob, target_loss = score_target(dot, j == 0, sig_table, logsig_table)
+        loss += target_loss
+        g = np.float32(((1.0 if j == 0 else 0.0) - prob) * alpha)
+        for d in range(dim):
+            grad[d] += g * syn1neg[target, d]
+            syn1neg[target, d] += g * hidden[d]
+    for a in range(n_contexts):
+        context = contexts[a]
+        for d in range(dim):
+            syn0[context, d] += grad[d]
+    return loss
+
+
+@njit(**_JIT)
+def train_chunk(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    tokens: np.ndarray,
+    line_starts: np.ndarray,
+    keep: np.ndarray,
+    cum_table: np.ndarray,
+    sig_table: np.ndarray,
+    logsig_table: np.ndarray,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+    cbow: bool,
+) -> tuple[float, int, int]:
+    """Train on the lines ``tokens[line_starts[i] - line_starts[0]:...]`` of one chunk.
+
+    ``tokens`` holds just this chunk's tokens; ``line_starts`` are corpus offsets. Tokens
+    are subsampled line by line; each kept token takes a random window of 1 to ``window``
+    words on each side; skip-gram (``sg_center_update``) or CBOW (``cbow_center_update``)
+    updates the weights. The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_end`` across the chunk. Returns (summed loss, examples trained: (context,
+    centre) pairs for skip-gram, centre words for CBOW, tokens read).
+    """
+    state = splitmix64(seed) | np.uint64(1)
+    n_lines = line_starts.shape[0] - 1
+    first = line_starts[0]
+    total = max(line_starts[n_lines] - first, 1)
+    longest = 0
+    for i in range(n_lines):
+        longest = max(longest, line_starts[i + 1] - line_starts[i])
+    kept = np.empty(longest, dtype=np.int32)
+    dim = syn0.shape[1]
+    contexts = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int64)
+    coef = np.empty(2 * window, dtype=np.float32)
+    grads = np.empty((2 * window, dim), dtype=np.float32)
+    hidden = np.empty(dim, dtype=np.float32)
+    loss = 0.0
+    examples = 0
+    for i in range(n_lines):
+        start = line_starts[i] - first
+        n, state = subsample_line(tokens, start, line_starts[i + 1] - first, keep, kept, state)
+        alpha = alpha_start + (alpha_end - alpha_start) * (start / total)
+        for pos in range(n):
+            state = xorshift64(state)
+            reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
+            lo = max(0, pos - window + reduced)
+            hi = min(n, pos + window + 1 - reduced)
+            m = 0
+            for other in range(lo, hi):
+                if other != pos:
+                    contexts[m] = kept[other]
+                    m += 1
+            if m == 0:
+                continue
+            n_targets, state = draw_targets(kept[pos], negative, cum_table, targets, state)
+            if cbow:
+                loss += cbow_center_update(
+                    syn0, syn1neg, contexts, m, targets, n_targets, alpha,
+                    sig_table, logsig_table, hidden, grads[0],
+                )  # fmt: skip
+                examples += 1
+            else:
+                loss += sg_center_update(
+                    syn0, syn1neg, contexts, m, targets, n_targets, alpha,
+                    sig_table, logsig_table, coef, grads,
+                )  # fmt: skip
+                examples += m
+    return loss, examples, total
