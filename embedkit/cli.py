@@ -23,7 +23,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import EmbedkitError, FormatError, UsageError
-from .io import describe
+from .io import describe, output_format
 from .plot import check_method as check_projection
 from .plot import (
     check_output,
@@ -39,6 +39,7 @@ from .text.phrases import ENGLISH_CONNECTOR_WORDS, detect_phrases
 from .text.phrases import check_settings as check_phrase_settings
 from .training import TrainingSettings
 from .training import train as train_vectors
+from .training.callbacks import EvaluateEachEpoch
 from .training.cluster import ClusterSettings
 from .training.settings import Spec, specs
 from .util import writable_parent
@@ -122,19 +123,20 @@ def _setting_option(name: str, spec: Spec, default: object) -> object:
     check = spec.check
 
     def validate(value: object) -> object:
+        if value is None:  # not given: the declared default (or, continuing a model, the model's)
+            return None
         try:
             check(name, value)
         except UsageError as exc:
             raise typer.BadParameter(str(exc)) from None
         return value
 
-    kind = spec.kind if default is not None else Optional[spec.kind]
-    help_text = f"{spec.help} [default: {shown}]" if default is None else spec.help
-    return Annotated[kind, typer.Option(flag, help=help_text, callback=validate)]
+    kind = Optional[spec.kind]
+    return Annotated[kind, typer.Option(flag, help=f"{spec.help} (default: {shown})", callback=validate)]
 
 
 def with_settings(*settings_classes: type) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command one option per setting the classes declare; it receives them as ``settings``."""
+    """Give a command one option per setting the classes declare; it receives those given as ``settings``."""
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
         hints = typing.get_type_hints(func, include_extras=True)
@@ -145,15 +147,17 @@ def with_settings(*settings_classes: type) -> Callable[[Callable[..., None]], Ca
         ]
         declared = {name: item for c in settings_classes for name, item in specs(c).items()}
         added = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                               annotation=_setting_option(name, spec, default))
             for name, (spec, default) in declared.items()
         ]  # fmt: skip
 
         @functools.wraps(func)
         def command(**kwargs: object) -> None:
-            settings = {name: kwargs.pop(name) for name in declared}
-            func(**kwargs, settings=settings)
+            given = {name: kwargs.pop(name) for name in declared}  # only what the user set is passed on
+            func(
+                **kwargs, settings={name: v for name, v in given.items() if v is not None and v is not False}
+            )
 
         params = own + added
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -180,6 +184,26 @@ def train(
             help="Train on Dask: a scheduler address (tcp://host:8786) or local:N (N worker processes).",
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Keep what further training needs (output weights): a full model.")
+    ] = False,
+    init: Annotated[
+        Optional[Path],
+        typer.Option("--from", help="Continue training this full model on CORPUS (new words included)."),
+    ] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Carry on the interrupted run of this checkpoint.")
+    ] = None,
+    checkpoint_every: Annotated[
+        Optional[str],
+        typer.Option(help="Write a full model while training: every N epochs (2) or minutes (10m)."),
+    ] = None,
+    checkpoint: Annotated[
+        Optional[Path], typer.Option(help="Where checkpoints go (default: OUT.checkpoint, or --resume).")
+    ] = None,
+    eval_every_epoch: Annotated[
+        bool, typer.Option("--eval-every-epoch", help="Print analogy accuracy and WS353 after each epoch.")
+    ] = False,
     *,
     settings: dict[str, object],
 ) -> None:
@@ -187,7 +211,20 @@ def train(
     with _user_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _check_writable(out)
-        vectors = train_vectors(corpus, progress=not quiet, cluster=cluster, **settings)
+        if full and output_format(out) != "embedkit native":
+            raise UsageError(
+                f"--full keeps output weights only in a native model folder, not {out.suffix} files"
+            )
+        for source in (init, resume):
+            if source is not None and source.resolve() == out.resolve():
+                raise UsageError(f"write the new model beside {str(source)!r}, not over it (-o)")
+        if checkpoint is None and checkpoint_every is not None and resume is None:
+            checkpoint = out.with_name(out.name + ".checkpoint")
+        vectors = train_vectors(
+            corpus, progress=not quiet, cluster=cluster, init=init, resume=resume, keep_training_state=full,
+            checkpoint_every=checkpoint_every, checkpoint_path=checkpoint,
+            callbacks=[EvaluateEachEpoch()] if eval_every_epoch else [], **settings,
+        )  # fmt: skip
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
         kind = vectors.save_as(out)
@@ -419,6 +456,8 @@ def info(model: Annotated[Path, typer.Argument(help="Model file or folder.")]) -
         typer.echo(f"dimension: {vectors.dim}")
         typer.echo(f"most frequent: {' '.join(vectors.words[:10])}")
         training = vectors.meta.get("training")
+        if vectors.trainable:
+            typer.echo("full model: can be trained further (embedkit train CORPUS --from MODEL)")
         if training:
             for key in INFO_KEYS:
                 if key in training:
@@ -516,6 +555,49 @@ def plot_command(
             seed=seed,
         )
         typer.echo(f"wrote {out} ({pixels[0]}x{pixels[1]} pixels)")
+
+
+@app.command()
+def serve(
+    model: ModelOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each maps the model; FAISS threads shared).")
+    ] = 1,
+    index: IndexName = "auto",
+    hnsw_m: HnswM = None,
+    ef_construction: EfConstruction = None,
+    ef_search: EfSearch = None,
+    nlist: Nlist = None,
+    nprobe: Nprobe = None,
+    max_body: Annotated[int, typer.Option(min=1024, max=1 << 30, help="Largest request body, bytes.")] = 1 << 20,
+    max_batch: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most queries in one POST /batch.")] = 10_000,
+    max_k: Annotated[int, typer.Option(min=1, max=100_000, help="Most answers per query.")] = 1000,
+    access_log: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
+) -> None:
+    """Answer queries over HTTP: a JSON API (schema at /docs) and an explorer page at /."""
+    with _user_errors():
+        from .serve.settings import Limits, ServiceSettings, require_service
+
+        require_service()
+        check_index(index)
+        settings = ServiceSettings(
+            model=None if model is None else str(model),
+            index=index,
+            index_options={"M": hnsw_m, "ef_construction": ef_construction, "ef_search": ef_search,
+                           "nlist": nlist, "nprobe": nprobe},
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            limits=Limits(max_body=max_body, max_batch=max_batch, max_k=max_k),
+        )  # fmt: skip
+        from .serve.server import serve as run_service
+
+        run_service(settings, announce=lambda line: typer.echo(f"embedkit: {line}", err=True))
 
 
 def run() -> None:

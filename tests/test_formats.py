@@ -270,10 +270,11 @@ def test_native_from_a_later_embedkit_gives_a_clear_error(small: Vectors, tmp_pa
     small.save(tmp_path / "m")
     meta_path = tmp_path / "m" / "meta.json"
     meta = json.loads(meta_path.read_text())
-    assert meta["format_version"] == embedkit.io.native.NATIVE_VERSION == 1
-    meta["format_version"] = 2
+    assert meta["format_version"] == embedkit.io.native.VECTORS_ONLY_VERSION == 1  # vectors only
+    assert embedkit.io.native.NATIVE_VERSION == 2  # full models
+    meta["format_version"] = 3
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(FormatError, match="format version 2; this embedkit reads up to 1"):
+    with pytest.raises(FormatError, match="format version 3; this embedkit reads up to 2"):
         embedkit.load(tmp_path / "m")
 
 

@@ -25,6 +25,8 @@ class VectorData(NamedTuple):
     meta: dict[str, Any] | None = None
     index: dict[str, int] | None = None
     """``word -> row``, when the reader built it already (readers that check for duplicates do)."""
+    state: dict[str, np.ndarray] | None = None
+    """What further training needs beyond the vectors (a full native model's output weights)."""
 
 
 class VectorsLike(Protocol):
@@ -34,6 +36,7 @@ class VectorsLike(Protocol):
     vectors: np.ndarray
     counts: np.ndarray | None
     meta: dict[str, Any]
+    state: dict[str, np.ndarray]
 
     @property
     def dim(self) -> int: ...

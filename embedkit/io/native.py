@@ -4,12 +4,20 @@
 checked against the file size before anything is allocated, so a damaged or lying file
 fails fast. ``meta.json`` holds the words, counts, training settings and versions. A
 folder is written under a temporary name and swapped in only when complete.
+
+Format version 2 adds a *full* model: what further training needs beyond the vectors,
+as more float32 matrices of one row per word (``state-syn1neg.npy``: the output weights),
+listed in ``meta.json`` under ``"state"``. They are memory-mapped read-only on loading (a
+full model answers queries like any other without reading them). A folder without state
+is still written as version 1, so older embedkit versions keep reading plain vectors;
+version 1 folders are read as before.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,14 +29,29 @@ from ..version import __version__
 from .matrix import VectorData, VectorsLike, fresh_matrix
 
 NATIVE_FORMAT = "embedkit-vectors"
-NATIVE_VERSION = 1
+NATIVE_VERSION = 2
+"""The newest format version this embedkit reads (and writes for full models)."""
+VECTORS_ONLY_VERSION = 1
+"""The version written for a folder without training state (readable by every embedkit)."""
+_STATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def state_file(name: str) -> str:
+    """File name of the state matrix ``name`` inside a model folder."""
+    return f"state-{name}.npy"
 
 
 def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
     """Write ``vectors`` as a native model folder (``vectors.npy`` + ``meta.json``)."""
+    state = getattr(vectors, "state", None) or {}
+    for name, array in state.items():
+        if not _STATE_NAME.fullmatch(name) or array.shape != vectors.vectors.shape:
+            raise FormatError(
+                f"state matrix {name!r} of shape {array.shape} cannot be saved with these vectors"
+            )
     meta = {
         "format": NATIVE_FORMAT,
-        "format_version": NATIVE_VERSION,
+        "format_version": NATIVE_VERSION if state else VECTORS_ONLY_VERSION,
         "embedkit_version": __version__,
         "count": len(vectors.words),
         "dim": vectors.dim,
@@ -36,8 +59,12 @@ def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
         "counts": None if vectors.counts is None else vectors.counts.tolist(),
         "meta": vectors.meta,
     }
+    if state:
+        meta["state"] = sorted(state)
     with atomic_directory(path) as tmp:
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors.vectors, dtype="<f4"), allow_pickle=False)
+        for name, array in state.items():
+            np.save(tmp / state_file(name), np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
         with open(tmp / "meta.json", "w", encoding="utf-8") as out:
             json.dump(meta, out, ensure_ascii=False)
 
@@ -83,9 +110,31 @@ def _read_matrix(path: Path) -> np.ndarray:
         return matrix
 
 
+def _map_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A float32 ``.npy`` matrix of ``shape`` mapped read-only, its header checked first."""
+    try:
+        with open(path, "rb") as stream:
+            found = _npy_matrix_header(stream, path.stat().st_size)
+        if tuple(found) != shape:
+            raise ValueError(f"it is {found[0]} x {found[1]}, not {shape[0]} x {shape[1]} like the vectors")
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FormatError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _state_names(meta: dict[str, object], meta_path: Path) -> list[str]:
+    names = meta.get("state", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and _STATE_NAME.fullmatch(n) for n in names):
+        raise FormatError(f"{str(meta_path)!r}: 'state' must list state matrix names")
+    return names
+
+
 def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = None) -> VectorData:
     """Read a native model folder; ``mmap=True`` maps the matrix read-only instead of reading it;
-    ``limit`` keeps the first words."""
+    ``limit`` keeps the first words (and drops the training state, which needs them all).
+
+    The state matrices of a full model are always mapped read-only: they cost no memory
+    until further training reads them."""
     path = Path(path)
     meta_path, matrix_path = path / "meta.json", path / "vectors.npy"
     if not meta_path.is_file() or not matrix_path.is_file():
@@ -130,7 +179,10 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | N
         raise FormatError(f"{str(meta_path)!r}: 'counts' does not match the words")
     extra = meta.get("meta") if isinstance(meta.get("meta"), dict) else {}
     counts_array = None if counts is None else np.asarray(counts)
+    state = {
+        name: _map_matrix(path / state_file(name), matrix.shape) for name in _state_names(meta, meta_path)
+    }
     if limit is not None and limit < len(words):
-        words, matrix = words[:limit], matrix[:limit]
+        words, matrix, state = words[:limit], matrix[:limit], {}
         counts_array = None if counts_array is None else counts_array[:limit]
-    return VectorData(words, matrix, counts_array, extra)
+    return VectorData(words, matrix, counts_array, extra, state=state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,11 +36,17 @@ class Vocabulary:
 
 
 def build_vocabulary(
-    path: str | os.PathLike[str], *, min_count: int = 5, stats: ReadStats | None = None
+    path: str | os.PathLike[str],
+    *,
+    min_count: int = 5,
+    stats: ReadStats | None = None,
+    known: Collection[str] = (),
 ) -> Vocabulary:
     """Count the words of a corpus and keep those seen at least ``min_count`` times.
 
     Words are sorted by descending count, ties in order of first appearance (as gensim).
+    Words in ``known`` (a model's vocabulary, when training continues on new text) are kept
+    with whatever count they have here, zero included, so that their counts can be added up.
     """
     stats = stats if stats is not None else ReadStats()
     counter: Counter[str] = Counter()
@@ -47,7 +54,8 @@ def build_vocabulary(
         counter.update(tokens)
     if stats.tokens == 0:
         raise CorpusError(f"corpus {str(path)!r} is empty (no tokens)")
-    kept = [(word, count) for word, count in counter.items() if count >= min_count]
+    kept = [(word, count) for word, count in counter.items() if count >= min_count or word in known]
+    kept += [(word, 0) for word in known if word not in counter]
     if not kept:
         top = max(counter.values())
         raise CorpusError(

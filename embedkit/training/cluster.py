@@ -364,7 +364,9 @@ def train_on_cluster(
     offsets = sorted(int(b[0]) for row in plan for part in row for b in part)
     chunk_ids = {offset: i for i, offset in enumerate(offsets)}  # place in corpus order: picks the seed
     key_prefix = f"embedkit-train-{uuid.uuid4().hex[:8]}"
-    done = 0
+    run.first_task(len(offsets))  # a checkpoint taken between chunks cannot resume here
+    start_epoch = run.start_at.epoch
+    done = run.start_tokens = start_epoch * run.corpus.n_tokens
     state: dict[str, Any] = {"tables": client.scatter(static, broadcast=True, hash=False), "futures": []}
 
     def run_round(epoch: int, r: int, row: list[list[np.ndarray]], round_tokens: int) -> list[Any]:
@@ -384,7 +386,9 @@ def train_on_cluster(
         return results
 
     try:
-        for epoch, (r, row) in itertools.product(range(run.settings.epochs), enumerate(plan)):
+        for epoch, (r, row) in itertools.product(range(start_epoch, run.settings.epochs), enumerate(plan)):
+            if r == 0 and epoch > start_epoch and run.epoch_end(epoch - 1):
+                break
             round_tokens = sum(int(b[-1] - b[0]) for part in row for b in part)
             if round_tokens == 0:
                 continue
@@ -407,6 +411,9 @@ def train_on_cluster(
             done += round_tokens
             del results
             run.show_progress(done)
+        else:
+            if start_epoch < run.settings.epochs:
+                run.epoch_end(run.settings.epochs - 1)
     except distributed.KilledWorker as exc:
         raise ClusterError(f"training failed: workers kept dying on the same shard ({exc})") from None
     except (KeyboardInterrupt, EmbedkitError):

@@ -17,15 +17,21 @@ repeatable. With more workers the updates race (as in word2vec and gensim).
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import UsageError
 from ..text.encoded import EncodedCorpus
 from ..text.vocabulary import Vocabulary
+from ..vectors.store import Vectors
 from . import kernels
 from .progress import ProgressBar
 from .settings import TrainingSettings
@@ -89,9 +95,8 @@ class Model(Protocol):
         """Train one chunk in place; return (summed loss, examples, tokens read)."""
         ...
 
-    def vectors(self, weights: Weights) -> np.ndarray:
-        """The word vectors the run produces."""
-        ...
+    vectors_key: str
+    """Which of the weights are the word vectors (the others are the state a full model keeps)."""
 
     def row_weights(self, occurrences: np.ndarray, tables: Tables) -> dict[str, np.ndarray]:
         """Expected updates per row of each weight matrix, given word ``occurrences`` read."""
@@ -142,9 +147,61 @@ class EpochLosses:
         return (self.loss / np.maximum(self.examples, 1)).tolist()
 
 
+class StopTraining(Exception):
+    """Raise in an epoch callback to end training after that epoch; the vectors trained so far
+    are returned (as when the callback returns a true value)."""
+
+
+EpochCallback = Callable[[int, float, Vectors], object]
+"""Called after each epoch with the epoch number (from 1), its mean loss and the current
+vectors (a read-only view of the weights being trained, no copy). A true return value, or
+:class:`StopTraining`, stops training after this epoch; any other exception aborts it."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run stands: the next chunk of the chunk plan to train in ``epoch`` (both from 0)."""
+
+    epoch: int = 0
+    chunk: int = 0
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """Write a full model to ``path`` every ``epochs`` epochs, or every ``minutes`` minutes
+    (at the first point between chunks after that long)."""
+
+    path: Path
+    epochs: int | None = None
+    minutes: float | None = None
+
+    @classmethod
+    def parse(cls, every: int | str, path: str | os.PathLike[str]) -> CheckpointPolicy:
+        """``2`` (or ``"2"``): every 2 epochs; ``"10m"`` (or ``"10min"``): every 10 minutes."""
+        text = str(every).strip().lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(m|min|minutes?)?", text)
+        if isinstance(every, bool) or match is None:
+            raise UsageError(
+                f"checkpoint_every must be a number of epochs (2) or minutes (10m), got {every!r}"
+            )
+        value = float(match.group(1))
+        if match.group(2):
+            if not 0 < value <= 100_000:
+                raise UsageError(f"checkpoint minutes must be in (0, 100000], got {value:g}")
+            return cls(Path(path), minutes=value)
+        if value != int(value) or not 1 <= value <= 10_000:
+            raise UsageError(f"checkpoint epochs must be a whole number from 1 to 10000, got {text}")
+        return cls(Path(path), epochs=int(value))
+
+
 @dataclass
 class TrainingRun:
-    """One run: everything a backend needs to train the model's weights on the corpus."""
+    """One run: everything a backend needs to train the model's weights on the corpus.
+
+    A backend trains chunks through :meth:`train_chunk` and, whenever no chunk is in flight
+    at the end of an epoch, calls :meth:`epoch_end` (callbacks, checkpoints, early stop);
+    between chunks it may call :meth:`save_checkpoint` when :meth:`checkpoint_due` says so.
+    """
 
     settings: TrainingSettings
     vocab: Vocabulary
@@ -155,7 +212,20 @@ class TrainingRun:
     schedule: Schedule
     losses: EpochLosses
     bar: ProgressBar
+    start_at: Position = field(default_factory=Position)
+    """Where training starts (later than the beginning when a checkpoint is resumed)."""
+    callbacks: list[EpochCallback] = field(default_factory=list)
+    checkpoint: CheckpointPolicy | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    """What the pipeline measured before training (corpus, timings), for the model's metadata."""
+    previous_seconds: float = 0.0
+    """Training time spent before a resumed run started."""
+    epochs_trained: int | None = None
+    """Epochs completed when a callback stopped training early (``None``: not stopped)."""
+    start_tokens: int = 0
+    """Tokens of the whole run trained before this process started (set by the backend)."""
     started: float = field(default_factory=time.perf_counter)
+    last_checkpoint: float = field(default_factory=time.perf_counter)
 
     @classmethod
     def start(
@@ -165,24 +235,44 @@ class TrainingRun:
         corpus: EncodedCorpus,
         model: Model,
         progress: bool,
+        weights: Weights | None = None,
     ) -> TrainingRun:
-        """Initialise the weights and tables of a run and show its progress bar (if ``progress``)."""
+        """Initialise the tables of a run (and its weights, unless given) and show its progress bar."""
         total_work = corpus.n_tokens * settings.epochs
         return cls(
             settings=settings,
             vocab=vocab,
             corpus=corpus,
             model=model,
-            weights=model.init_weights(len(vocab), settings.dim, settings.seed),
+            weights=model.init_weights(len(vocab), settings.dim, settings.seed)
+            if weights is None
+            else weights,
             tables=Tables.build(vocab.counts, settings.sample),
             schedule=Schedule(settings.alpha, settings.min_alpha, total_work),
             losses=EpochLosses.zeros(settings.epochs),
             bar=ProgressBar(progress, total_work),
         )
 
+    # --- the plan -------------------------------------------------------------------
     def chunks(self, chunk_tokens: int = CHUNK_TOKENS) -> list[np.ndarray]:
         """The chunk plan: line bounds of chunks of about ``chunk_tokens`` tokens, in corpus order."""
         return self.corpus.chunks(chunk_tokens)
+
+    def first_task(self, n_chunks: int) -> int:
+        """Index of the first task (``epoch * n_chunks + chunk``) to train, for a plan of ``n_chunks``."""
+        start = self.start_at
+        planned = self.facts.get("resume_chunks")
+        if start.chunk and planned != n_chunks:
+            raise UsageError(
+                f"this checkpoint was written {start.chunk} chunks into an epoch of a {planned}-chunk plan; "
+                f"this backend plans {n_chunks} chunks: resume it with the backend that wrote it"
+            )
+        return start.epoch * n_chunks + start.chunk
+
+    def tokens_before(self, epoch: int, bounds: np.ndarray | None) -> int:
+        """Tokens of the whole run trained before a chunk starts (``None``: the end of ``epoch``)."""
+        within = self.corpus.n_tokens if bounds is None else int(bounds[0])
+        return epoch * self.corpus.n_tokens + within
 
     def seed(self, epoch: int, chunk: int) -> int:
         """The seed of chunk ``chunk`` of ``epoch`` (see :func:`chunk_seed`)."""
@@ -191,10 +281,10 @@ class TrainingRun:
     def alphas(self, epoch: int, bounds: np.ndarray) -> tuple[float, float]:
         """Learning rates at the start and end of a chunk, from its place in the run."""
         offset = epoch * self.corpus.n_tokens
-        return self.schedule.alpha_at(offset + int(bounds[0])), self.schedule.alpha_at(
-            offset + int(bounds[-1])
-        )
+        start, end = offset + int(bounds[0]), offset + int(bounds[-1])
+        return self.schedule.alpha_at(start), self.schedule.alpha_at(end)
 
+    # --- training ---------------------------------------------------------------------
     def train_chunk(self, epoch: int, chunk: int, bounds: np.ndarray) -> int:
         """Train chunk ``chunk`` (line ``bounds``) of ``epoch`` on the shared weights; return tokens read."""
         tokens = np.asarray(self.corpus.read(int(bounds[0]), int(bounds[-1])))
@@ -211,14 +301,103 @@ class TrainingRun:
         n_tokens = max(self.corpus.n_tokens, 1)
         epoch = min(done // n_tokens, self.settings.epochs - 1)
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        speed = done * self.corpus.raw_tokens / n_tokens / elapsed  # raw corpus words per second
+        fresh = done - self.start_tokens  # trained by this process (a resumed run started later)
+        speed = fresh * self.corpus.raw_tokens / n_tokens / elapsed  # raw corpus words per second
         label = f"{epoch + 1}/{self.settings.epochs}"
         self.bar.update(done, label, speed, self.schedule.alpha_at(done), self.losses.mean(epoch))
+
+    # --- between chunks: callbacks, checkpoints -----------------------------------------
+    def epoch_end(self, epoch: int) -> bool:
+        """After ``epoch`` (from 0), with no chunk in flight: callbacks, then a checkpoint if one
+        is due. Returns whether training stops here (a callback asked, or it was the last epoch)."""
+        stop = False
+        if self.callbacks:
+            view = self.view()
+            loss = self.losses.mean(epoch)
+            for callback in self.callbacks:
+                try:
+                    stop = bool(callback(epoch + 1, loss, view)) or stop
+                except StopTraining:
+                    stop = True
+        last = epoch + 1 >= self.settings.epochs
+        if stop and not last:
+            self.epochs_trained = epoch + 1
+        policy = self.checkpoint
+        if policy is not None and not last and not stop:
+            by_epochs = policy.epochs is not None and (epoch + 1) % policy.epochs == 0
+            if by_epochs or self.checkpoint_due():
+                self.save_checkpoint(Position(epoch + 1, 0))
+        return stop or last
+
+    def checkpoint_due(self) -> bool:
+        """Whether a time-based checkpoint is due."""
+        policy = self.checkpoint
+        minutes = None if policy is None else policy.minutes
+        return minutes is not None and time.perf_counter() - self.last_checkpoint >= 60 * minutes
+
+    def save_checkpoint(self, position: Position, n_chunks: int | None = None) -> None:
+        """Write the full model as it stands (no chunk in flight) to the checkpoint path, atomically."""
+        assert self.checkpoint is not None
+        facts = {"resume_chunks": n_chunks} if n_chunks is not None else {}
+        self.to_vectors(keep_state=True, position=position, **facts).save(self.checkpoint.path)
+        self.last_checkpoint = time.perf_counter()
+
+    # --- results ------------------------------------------------------------------------
+    def view(self) -> Vectors:
+        """The current vectors as a read-only view of the weights (no copy)."""
+        matrix = self.weights[self.model.vectors_key].view()
+        matrix.flags.writeable = False
+        return Vectors(self.vocab.words, matrix, counts=self.vocab.counts)
 
     @property
     def vectors(self) -> np.ndarray:
         """The trained word vectors."""
-        return self.model.vectors(self.weights)
+        return self.weights[self.model.vectors_key]
+
+    def to_vectors(
+        self, keep_state: bool, position: Position | None = None, resume_chunks: int | None = None
+    ) -> Vectors:
+        """The vectors with what the run measured in ``meta["training"]``; with ``keep_state`` a
+        full model (output weights and the run's position) that can be trained further."""
+        epochs = self.settings.epochs if self.epochs_trained is None else self.epochs_trained
+        position = position or Position(epochs, 0)
+        seconds = self.previous_seconds + time.perf_counter() - self.started
+        raw = self.vocab.total_tokens
+        words_per_second = (
+            raw * (epochs - self.start_at.epoch) / max(time.perf_counter() - self.started, 1e-9)
+        )
+        training: dict[str, Any] = {
+            "corpus": self.facts.get("corpus"),
+            "algorithm": self.settings.algorithm,
+            **self.settings.as_dict(),
+            "epoch_loss": self.losses.means()[:epochs],
+            "pairs": int(self.losses.examples.sum()),
+            "raw_tokens": raw,
+            "kept_tokens": self.corpus.n_tokens,
+            "phrases_found": self.facts.get("phrases_found", 0),
+            "invalid_utf8_chars": self.facts.get("invalid_utf8_chars", 0),
+            "vocab_seconds": round(self.facts.get("vocab_seconds", 0.0), 3),
+            "train_seconds": round(seconds, 3),
+            "words_per_second": round(words_per_second, 1),
+        }
+        if self.epochs_trained is not None:
+            training["epochs_trained"] = self.epochs_trained
+        for key in ("continued_from", "cluster"):
+            if key in self.facts:
+                training[key] = self.facts[key]
+        state: Weights = {}
+        if keep_state:
+            state = {name: array for name, array in self.weights.items() if name != self.model.vectors_key}
+            training["resume"] = {
+                "epoch": position.epoch,
+                "chunk": position.chunk,
+                "chunks": resume_chunks,
+                "loss": self.losses.loss.tolist(),
+                "examples": self.losses.examples.tolist(),
+                "train_seconds": round(seconds, 3),
+            }
+        meta = {"training": training}
+        return Vectors(self.vocab.words, self.vectors, counts=self.vocab.counts, meta=meta, state=state)
 
 
 class Backend(Protocol):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,16 @@ from ..text.vocabulary import build_vocabulary
 from ..util import spool_stdin
 from ..vectors.store import Vectors
 from .cluster import ClusterSettings, DaskBackend
-from .core import Backend, Model, TrainingRun
+from .continuation import (
+    check_same_corpus,
+    checkpoint_vocabulary,
+    checkpoint_weights,
+    merge_vocabulary,
+    restore_position,
+    source_settings,
+    trainable_source,
+)
+from .core import Backend, CheckpointPolicy, EpochCallback, Model, TrainingRun
 from .settings import TrainingSettings, specs, split_options
 from .threads import ThreadsBackend
 from .word2vec import Word2Vec
@@ -59,6 +70,12 @@ def train(
     *,
     progress: bool = True,
     cluster: str | Client | None = None,
+    init: str | os.PathLike[str] | Vectors | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    keep_training_state: bool = False,
+    checkpoint_every: int | str | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    callbacks: Sequence[EpochCallback] = (),
     **options: Any,
 ) -> Vectors:
     """Train word vectors with negative sampling (skip-gram, or CBOW with ``cbow=True``).
@@ -79,59 +96,96 @@ def train(
     MLlib's count-weighted averaging (``"average"``); ``workers`` is then unused. See
     :mod:`embedkit.training.cluster`.
 
+    Further training (:mod:`embedkit.training.continuation`): ``keep_training_state=True``
+    returns a *full* model (its output weights and the run's position kept, saved by
+    ``vectors.save``); ``init`` (a full model, or its folder) continues training it on
+    ``corpus``, new words included; ``checkpoint_every`` (epochs, ``2``, or minutes,
+    ``"10m"``) writes a full model to ``checkpoint_path`` while training, and ``resume``
+    (such a checkpoint) carries its run on, on the same corpus. ``callbacks`` are called
+    after each epoch (see :data:`~embedkit.training.core.EpochCallback`); a callback that
+    returns a true value or raises :class:`~embedkit.training.core.StopTraining` stops
+    training there.
+
     Every other keyword is a setting (listed below with its default), validated before the
     corpus is opened (:class:`~embedkit.UsageError` names a bad one).
 
     >>> vectors = train("corpus.txt", dim=50, epochs=3, progress=False)  # doctest: +SKIP
     >>> vectors.most_similar("king", k=3)  # doctest: +SKIP
     """
+    if init is not None and resume is not None:
+        raise UsageError("give init (continue a model on new text) or resume (a checkpoint), not both")
+    callbacks = list(callbacks)
+    if not all(callable(c) for c in callbacks):
+        raise UsageError("callbacks must be callables taking (epoch, loss, vectors)")
     training_options, cluster_options = split_options(options, TrainingSettings, ClusterSettings)
+    source = None
+    if init is not None or resume is not None:
+        source = trainable_source(
+            init if init is not None else resume, "init" if init is not None else "resume"
+        )
+        training_options = source_settings(source, training_options, resuming=resume is not None)
     settings = TrainingSettings(**training_options)
     cluster_settings = ClusterSettings(**cluster_options)
+    checkpoint_path = checkpoint_path if checkpoint_path is not None else resume
+    if checkpoint_every is not None and checkpoint_path is None:
+        raise UsageError("checkpoint_every needs a checkpoint_path to write to")
+    policy = None if checkpoint_every is None else CheckpointPolicy.parse(checkpoint_every, checkpoint_path)
     backend = make_backend(settings, cluster, cluster_settings)
+    model = make_model(settings)
     with backend, tempfile.TemporaryDirectory(prefix="embedkit-") as scratch:
         began = time.perf_counter()
-        source = spool_stdin(corpus, scratch)
-        corpus = source
+        named = spool_stdin(corpus, scratch)
+        corpus = named
         phrases_found = 0
         if settings.phrases:
             joined = Path(scratch) / "phrases.txt"
             phrases_found = len(detect_phrases(corpus, passes=settings.phrases, out=joined))
             corpus = joined
         stats = ReadStats()
-        vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats)
+        weights = None
+        if resume is not None:
+            assert source is not None
+            vocab = checkpoint_vocabulary(source)
+            weights = checkpoint_weights(source, model)
+        else:
+            known = {} if source is None else dict.fromkeys(source.words)
+            vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats, known=known)
+            if source is not None:
+                vocab, weights = merge_vocabulary(source, vocab, model, settings)
+        encoded = encode_corpus(  # the vocabulary pass counted the text; a resumed run counts it here
+            corpus, vocab, Path(scratch) / "corpus.int32", stats=stats if resume is not None else ReadStats()
+        )
+        if resume is not None:
+            assert source is not None
+            check_same_corpus(source, encoded.raw_tokens, encoded)
         if stats.replaced_chars:
             warnings.warn(
                 f"{stats.replaced_chars:,} invalid UTF-8 sequences in the corpus were replaced by U+FFFD",
                 stacklevel=2,
             )
-        encoded = encode_corpus(corpus, vocab, Path(scratch) / "corpus.int32")
-        vocab_seconds = time.perf_counter() - began
-        run = TrainingRun.start(settings, vocab, encoded, make_model(settings), progress)
+        run = TrainingRun.start(settings, vocab, encoded, model, progress, weights=weights)
+        run.callbacks, run.checkpoint = callbacks, policy
+        run.facts.update(
+            corpus=os.fspath(named),
+            phrases_found=phrases_found,
+            invalid_utf8_chars=stats.replaced_chars,
+            vocab_seconds=time.perf_counter() - began,
+        )
+        if init is not None:
+            run.facts["continued_from"] = os.fspath(init) if not isinstance(init, Vectors) else "vectors"
+        if resume is not None:
+            assert source is not None
+            restore_position(run, source)
         try:
             backend_info = backend.train(run)
         finally:
             run.bar.close()
-        train_seconds = time.perf_counter() - run.started
-    losses = run.losses.means()
-    words_per_second = vocab.total_tokens * settings.epochs / max(train_seconds, 1e-9)
-    training: dict[str, Any] = {
-        "corpus": os.fspath(source),
-        "algorithm": settings.algorithm,
-        **settings.as_dict(),
-        "epoch_loss": losses,
-        "pairs": int(run.losses.examples.sum()),
-        "raw_tokens": vocab.total_tokens,
-        "kept_tokens": encoded.n_tokens,
-        "phrases_found": phrases_found,
-        "invalid_utf8_chars": stats.replaced_chars,
-        "vocab_seconds": round(vocab_seconds, 3),
-        "train_seconds": round(train_seconds, 3),
-        "words_per_second": round(words_per_second, 1),
-    }
-    if backend_info:
-        training["cluster"] = backend_info
-    return Vectors(vocab.words, run.vectors, counts=vocab.counts, meta={"training": training})
+        if backend_info:
+            run.facts["cluster"] = backend_info
+        vectors = run.to_vectors(keep_state=keep_training_state)
+    if policy is not None and policy.path.is_dir() and resume is None:
+        shutil.rmtree(policy.path, ignore_errors=True)  # the run finished: its checkpoint is spent
+    return vectors
 
 
 def _signature() -> inspect.Signature:

@@ -3,7 +3,7 @@
 A model says what weights it trains, how one chunk of the corpus updates them (its
 kernel, :mod:`embedkit.training.kernels`) and which matrix is the word vectors; the core
 and the backends (threads, Dask) do the rest. A new model (subword vectors, say) is a new
-file with the same four methods.
+file with the same methods.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class Word2Vec:
     window: int
     negative: int
     cbow: bool = False
+    vectors_key: str = "syn0"
+    """The word vectors are the input matrix."""
 
     def init_weights(self, n_words: int, dim: int, seed: int) -> Weights:
         """word2vec's start: input rows uniform in [-0.5/dim, 0.5/dim), output rows zero."""
@@ -55,10 +57,6 @@ class Word2Vec:
             tables.sigmoid, tables.log_sigmoid, self.window, self.negative,
             alpha_start, alpha_end, seed, self.cbow,
         )  # fmt: skip
-
-    def vectors(self, weights: Weights) -> np.ndarray:
-        """The word vectors: the input matrix."""
-        return weights["syn0"]
 
     def row_weights(self, occurrences: np.ndarray, tables: Tables) -> dict[str, np.ndarray]:
         """Expected updates of each row given the words read (for count-weighted merging).

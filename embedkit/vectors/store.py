@@ -45,7 +45,9 @@ class Vectors:
     ``index`` picks the search index (``auto``, ``exact``, ``hnsw``, ``ivf`` or an
     :class:`~embedkit.vectors.index.IndexConfig`); see :meth:`use_index`. ``word_rows``
     is the ``word -> row`` dict when the caller has built it already (a file reader does,
-    checking for duplicates), so it is not built twice.
+    checking for duplicates), so it is not built twice. ``state`` holds what further
+    training needs beyond the vectors (the output weights of a *full* model: see
+    :attr:`trainable`); it is saved with :meth:`save` and never used by queries.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Vectors:
         meta: dict[str, Any] | None = None,
         index: str | IndexConfig = "auto",
         word_rows: dict[str, int] | None = None,
+        state: dict[str, np.ndarray] | None = None,
     ) -> None:
         matrix = np.asanyarray(vectors)
         if matrix.ndim != 2:
@@ -69,6 +72,7 @@ class Vectors:
         self.vectors: np.ndarray = matrix
         self.counts: np.ndarray | None = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta: dict[str, Any] = dict(meta or {})
+        self.state: dict[str, np.ndarray] = dict(state or {})
         self._index_of = (
             word_rows if word_rows is not None else {word: i for i, word in enumerate(self.words)}
         )
@@ -103,6 +107,11 @@ class Vectors:
 
     def __repr__(self) -> str:
         return f"Vectors({len(self)} words, dim {self.dim})"
+
+    @property
+    def trainable(self) -> bool:
+        """Whether these vectors can be trained further (a full model: ``train(..., init=v)``)."""
+        return bool(self.state) and self.counts is not None
 
     @property
     def dim(self) -> int:
@@ -567,6 +576,8 @@ def load(
     listed twice keeps its first vector, with a warning (as gensim does).
     """
     data = read_vectors(path, mmap=mmap, limit=limit, unicode_errors=unicode_errors)
-    vectors = Vectors(data.words, data.vectors, counts=data.counts, meta=data.meta, word_rows=data.index)
+    vectors = Vectors(
+        data.words, data.vectors, counts=data.counts, meta=data.meta, word_rows=data.index, state=data.state
+    )
     vectors.source = Path(path)  # where a saved approximate index may be kept (see embedkit.vectors.index)
     return vectors
