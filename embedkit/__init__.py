@@ -11,6 +11,7 @@ from __future__ import annotations
 from .errors import CorpusError, EmbedkitError, FormatError, UnknownWordError, UsageError
 from .text.phrases import PhraseModel, detect_phrases
 from .training import train
+from .training.core import StopTraining
 from .vectors.evaluation import evaluate_analogies, evaluate_similarity
 from .vectors.index import get_threads, set_threads
 from .vectors.store import Vectors, load
@@ -21,6 +22,7 @@ __all__ = [
     "EmbedkitError",
     "FormatError",
     "PhraseModel",
+    "StopTraining",
     "UnknownWordError",
     "UsageError",
     "Vectors",
