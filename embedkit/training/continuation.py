@@ -94,6 +94,14 @@ def merge_vocabulary(
     return vocab, weights
 
 
+def epochs_trained(source: Vectors) -> int:
+    """Epochs a full model's weights have been trained (its own run's, and those it continued)."""
+    resume = source.meta["training"].get("resume") or {}
+    return int(resume.get("epoch_offset", 0)) + int(
+        resume.get("epoch", source.meta["training"].get("epochs", 0))
+    )
+
+
 def checkpoint_vocabulary(checkpoint: Vectors) -> Vocabulary:
     """The vocabulary a checkpoint was trained with (the corpus is encoded with it again)."""
     recorded = checkpoint.meta["training"]
@@ -137,4 +145,5 @@ def restore_position(run: TrainingRun, checkpoint: Vectors) -> None:
     run.losses.loss[:] = loss
     run.losses.examples[:] = examples
     run.previous_seconds = float(resume.get("train_seconds", 0.0))
+    run.epoch_offset = int(resume.get("epoch_offset", 0))
     run.facts["resume_chunks"] = resume.get("chunks")

@@ -220,6 +220,8 @@ class TrainingRun:
     """What the pipeline measured before training (corpus, timings), for the model's metadata."""
     previous_seconds: float = 0.0
     """Training time spent before a resumed run started."""
+    epoch_offset: int = 0
+    """Epochs the weights were trained before this run (a continued model's): seeds go on from there."""
     epochs_trained: int | None = None
     """Epochs completed when a callback stopped training early (``None``: not stopped)."""
     start_tokens: int = 0
@@ -275,8 +277,9 @@ class TrainingRun:
         return epoch * self.corpus.n_tokens + within
 
     def seed(self, epoch: int, chunk: int) -> int:
-        """The seed of chunk ``chunk`` of ``epoch`` (see :func:`chunk_seed`)."""
-        return chunk_seed(self.settings.seed, epoch, chunk)
+        """The seed of chunk ``chunk`` of ``epoch`` (see :func:`chunk_seed`); a continued run numbers
+        its epochs on from the model's, so it never repeats the random draws that trained it."""
+        return chunk_seed(self.settings.seed, self.epoch_offset + epoch, chunk)
 
     def alphas(self, epoch: int, bounds: np.ndarray) -> tuple[float, float]:
         """Learning rates at the start and end of a chunk, from its place in the run."""
@@ -392,6 +395,7 @@ class TrainingRun:
                 "epoch": position.epoch,
                 "chunk": position.chunk,
                 "chunks": resume_chunks,
+                "epoch_offset": self.epoch_offset,
                 "loss": self.losses.loss.tolist(),
                 "examples": self.losses.examples.tolist(),
                 "train_seconds": round(seconds, 3),

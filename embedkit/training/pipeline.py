@@ -32,6 +32,7 @@ from .continuation import (
     check_same_corpus,
     checkpoint_vocabulary,
     checkpoint_weights,
+    epochs_trained,
     merge_vocabulary,
     restore_position,
     source_settings,
@@ -172,6 +173,8 @@ def train(
             vocab_seconds=time.perf_counter() - began,
         )
         if init is not None:
+            assert source is not None
+            run.epoch_offset = epochs_trained(source)
             run.facts["continued_from"] = os.fspath(init) if not isinstance(init, Vectors) else "vectors"
         if resume is not None:
             assert source is not None
