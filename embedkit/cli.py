@@ -573,8 +573,8 @@ def serve(
     ef_search: EfSearch = None,
     nlist: Nlist = None,
     nprobe: Nprobe = None,
-    max_body: Annotated[int, typer.Option(min=1024, max=1 << 30, help="Largest request body, bytes.")] = 1 << 20,
-    max_batch: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most queries in one POST /batch.")] = 10_000,
+    max_body: Annotated[int, typer.Option(min=1024, max=1 << 30, help="Largest body, in bytes.")] = 1048576,
+    max_batch: Annotated[int, typer.Option(min=1, max=10**6, help="Most queries per POST /batch.")] = 10_000,
     max_k: Annotated[int, typer.Option(min=1, max=100_000, help="Most answers per query.")] = 1000,
     access_log: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
 ) -> None:

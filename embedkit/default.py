@@ -61,12 +61,13 @@ def default_model_path(**overrides: Any) -> Path:
     return cache_dir() / f"default-{_cache_key(default_corpus_path(), default_settings(**overrides))}"
 
 
-def load_default(*, progress: bool = True, **overrides: Any) -> Vectors:
-    """Load the default model, training and caching it on first use (a few minutes)."""
+def load_default(*, progress: bool = True, mmap: bool = False, **overrides: Any) -> Vectors:
+    """Load the default model, training and caching it on first use (a few minutes);
+    ``mmap=True`` maps the cached matrix read-only (see :func:`embedkit.load`)."""
     settings = default_settings(**overrides)
     path = default_model_path(**overrides)
     if path.is_dir():
-        return load(path)
+        return load(path, mmap=mmap)
     if progress:
         print(
             "embedkit: training the default model on first use (about 3 minutes, once); "

@@ -19,6 +19,7 @@ import numpy as np
 
 from .default import load_default
 from .errors import UnknownWordError, UsageError
+from .plot import check_known, fit_pca
 from .vectors.index import IndexConfig
 from .vectors.store import Vectors, load
 
@@ -55,6 +56,16 @@ class BatchSummary:
         return text
 
 
+@dataclass
+class Projection:
+    """Words placed on a plane (:meth:`QuerySession.project`): their ``(x, y)`` points, in the
+    same order, and the share of the variance the two axes keep."""
+
+    words: list[str]
+    points: list[tuple[float, float]]
+    variance_kept: float
+
+
 class QuerySession:
     """A loaded model answering queries; words are resolved as a person means them."""
 
@@ -69,16 +80,18 @@ class QuerySession:
         *,
         progress: bool = False,
         index: str = "auto",
+        mmap: bool = False,
         **index_options: int | None,
     ) -> QuerySession:
         """Load ``model`` (any format :func:`embedkit.load` reads) or, for ``None``, the default
         model, with the search ``index`` and its options (``M``, ``ef_construction``,
-        ``ef_search``, ``nlist``, ``nprobe``; ``None`` keeps a default)."""
+        ``ef_search``, ``nlist``, ``nprobe``; ``None`` keeps a default). ``mmap=True`` maps a
+        native model folder's matrix read-only, so processes serving it share one copy."""
         check_index(index)
         if model is None:
-            vectors, name = load_default(progress=progress), "the default model"
+            vectors, name = load_default(progress=progress, mmap=mmap), "the default model"
         else:
-            vectors, name = load(model), Path(model).name
+            vectors, name = load(model, mmap=mmap), Path(model).name
         vectors.use_index(index, **index_options)
         return cls(vectors, name)
 
@@ -145,6 +158,19 @@ class QuerySession:
             "index": vectors.index_kind(),
             "training": vectors.meta.get("training", {}),
         }
+
+    def project(self, words: Sequence[str]) -> Projection:
+        """``words`` placed on a plane: PCA of their unit vectors fitted on these words, as
+        ``embedkit plot`` projects them (:func:`embedkit.plot.fit_pca`). Unknown words raise
+        one :class:`UnknownWordsError` naming them all."""
+        found = list(dict.fromkeys(self.lookup(w) for w in words))
+        if not found:
+            raise UsageError("nothing to project: give at least one word")
+        check_known(self.vectors, found)
+        points = self.vectors.unit_vectors[[self.vectors.index_of(w) for w in found]]
+        mean, axes, kept = fit_pca(points)
+        xy = (np.asarray(points, dtype=np.float64) - mean) @ axes.T
+        return Projection(found, [(float(x), float(y)) for x, y in xy], kept)
 
     # --- batches ----------------------------------------------------------------------
     def analogy_batch(
