@@ -135,36 +135,41 @@ def _setting_option(name: str, spec: Spec, default: object) -> object:
     return Annotated[kind, typer.Option(flag, help=f"{spec.help} (default: {shown})", callback=validate)]
 
 
+def _extend(
+    func: Callable[..., None],
+    added: dict[str, object],
+    receive: Callable[[dict[str, object]], dict[str, object]],
+) -> Callable[..., None]:
+    """``func`` as a typer command with the ``added`` options (name -> typer annotation, default
+    ``None``); their values reach it through ``receive``, which turns them into its keywords."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    taken = set(receive(dict.fromkeys(added)))
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(func).parameters.values()
+           if p.name not in taken]  # fmt: skip
+    params = own + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in added.items()
+    ]
+
+    @functools.wraps(func)
+    def command(**kwargs: object) -> None:
+        values = {name: kwargs.pop(name) for name in added}
+        func(**kwargs, **receive(values))
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
 def with_settings(*settings_classes: type) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command one option per setting the classes declare; it receives those given as ``settings``."""
+    declared = {name: item for c in settings_classes for name, item in specs(c).items()}
+    added = {name: _setting_option(name, spec, default) for name, (spec, default) in declared.items()}
 
-    def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        hints = typing.get_type_hints(func, include_extras=True)
-        own = [
-            p.replace(annotation=hints[p.name])
-            for p in inspect.signature(func).parameters.values()
-            if p.name != "settings"
-        ]
-        declared = {name: item for c in settings_classes for name, item in specs(c).items()}
-        added = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                              annotation=_setting_option(name, spec, default))
-            for name, (spec, default) in declared.items()
-        ]  # fmt: skip
+    def receive(values: dict[str, object]) -> dict[str, object]:  # only what the user set is passed on
+        return {"settings": {name: v for name, v in values.items() if v is not None and v is not False}}
 
-        @functools.wraps(func)
-        def command(**kwargs: object) -> None:
-            given = {name: kwargs.pop(name) for name in declared}  # only what the user set is passed on
-            func(
-                **kwargs, settings={name: v for name, v in given.items() if v is not None and v is not False}
-            )
-
-        params = own + added
-        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in params}
-        return command
-
-    return decorate
+    return lambda func: _extend(func, added, receive)
 
 
 @app.command()
@@ -296,13 +301,43 @@ IndexName = Annotated[
     str,
     typer.Option("--index", help="Search index: exact, hnsw, ivf, or auto (exact below 200k words)."),
 ]
-HnswM = Annotated[Optional[int], typer.Option("--hnsw-m", min=2, max=256, help="HNSW links per word (32).")]
-EfConstruction = Annotated[
-    Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (400).")
-]
-EfSearch = Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (96).")]
-Nlist = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells (about 4 sqrt(words)).")]
-Nprobe = Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells scanned per query (64).")]
+INDEX_OPTIONS: dict[str, tuple[str, object]] = {
+    "hnsw_m": (
+        "M",
+        Annotated[Optional[int], typer.Option("--hnsw-m", min=2, max=256, help="HNSW links per word (32).")],
+    ),
+    "ef_construction": (
+        "ef_construction",
+        Annotated[
+            Optional[int], typer.Option(min=1, max=100_000, help="HNSW build-time search depth (400).")
+        ],
+    ),
+    "ef_search": (
+        "ef_search",
+        Annotated[Optional[int], typer.Option(min=1, max=100_000, help="HNSW search depth (96).")],
+    ),
+    "nlist": (
+        "nlist",
+        Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells (about 4 sqrt(words)).")],
+    ),
+    "nprobe": (
+        "nprobe",
+        Annotated[Optional[int], typer.Option(min=1, max=1 << 20, help="IVF cells scanned per query (64).")],
+    ),
+}
+"""Search-index options of the query commands: CLI name -> (``IndexConfig`` field, option)."""
+
+
+def with_index_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a query command the index parameter options; it receives them as ``index_options``."""
+    added = {name: annotation for name, (_, annotation) in INDEX_OPTIONS.items()}
+
+    def receive(values: dict[str, object]) -> dict[str, object]:
+        return {"index_options": {INDEX_OPTIONS[name][0]: value for name, value in values.items()}}
+
+    return _extend(func, added, receive)
+
+
 Restrict = Annotated[
     Optional[int], typer.Option("--restrict", min=1, help="Search only the N most frequent words.")
 ]
@@ -314,6 +349,7 @@ def _open(model: Path | None, index: str = "auto", **index_options: int | None) 
 
 
 @app.command()
+@with_index_options
 def analogy(
     a: Annotated[Optional[str], typer.Argument(help="First word, e.g. spain.")] = None,
     b: Annotated[Optional[str], typer.Argument(help="Its counterpart, e.g. madrid.")] = None,
@@ -328,16 +364,13 @@ def analogy(
         typer.Option(help="File of queries 'A B C' (one a line; - for stdin): one answer line each."),
     ] = None,
     index: IndexName = "auto",
-    hnsw_m: HnswM = None,
-    ef_construction: EfConstruction = None,
-    ef_search: EfSearch = None,
-    nlist: Nlist = None,
-    nprobe: Nprobe = None,
     restrict: Restrict = None,
     plot: Annotated[
         Optional[Path],
         typer.Option("--plot", help="Also draw A, B, C and the best answer, with arrows, to this PNG."),
     ] = None,
+    *,
+    index_options: dict[str, int | None],
 ) -> None:
     """Words that are to C as B is to A (B - A + C), best first, with cosines; or a --batch of them."""
     with _user_errors():
@@ -355,8 +388,7 @@ def analogy(
             raise UsageError(f"Missing argument '{missing}' (give A B C, or --batch FILE)")
         if batch is not None and str(batch) != "-" and not batch.is_file():
             raise FormatError(f"batch file {str(batch)!r} does not exist")
-        session = _open(model, index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search,
-                        nlist=nlist, nprobe=nprobe)  # fmt: skip
+        session = _open(model, index, **index_options)
         if batch is None:
             results = session.analogy(*given, k=k, method=method, restrict=restrict)
             _print_ranked(results)
@@ -399,22 +431,19 @@ def _batch_lines(batch: Path) -> Iterator[str]:
 
 
 @app.command()
+@with_index_options
 def similar(
     word: Annotated[str, typer.Argument(help="Query word.")],
     model: ModelOption = None,
     k: TopK = 10,
     index: IndexName = "auto",
-    hnsw_m: HnswM = None,
-    ef_construction: EfConstruction = None,
-    ef_search: EfSearch = None,
-    nlist: Nlist = None,
-    nprobe: Nprobe = None,
     restrict: Restrict = None,
+    *,
+    index_options: dict[str, int | None],
 ) -> None:
     """Nearest neighbours of WORD by cosine similarity."""
     with _user_errors():
-        session = _open(model, index, M=hnsw_m, ef_construction=ef_construction, ef_search=ef_search,
-                        nlist=nlist, nprobe=nprobe)  # fmt: skip
+        session = _open(model, index, **index_options)
         _print_ranked(session.similar(word, k=k, restrict=restrict))
 
 
@@ -558,6 +587,7 @@ def plot_command(
 
 
 @app.command()
+@with_index_options
 def serve(
     model: ModelOption = None,
     host: Annotated[
@@ -568,15 +598,12 @@ def serve(
         int, typer.Option(min=1, max=64, help="Worker processes (each maps the model; FAISS threads shared).")
     ] = 1,
     index: IndexName = "auto",
-    hnsw_m: HnswM = None,
-    ef_construction: EfConstruction = None,
-    ef_search: EfSearch = None,
-    nlist: Nlist = None,
-    nprobe: Nprobe = None,
     max_body: Annotated[int, typer.Option(min=1024, max=1 << 30, help="Largest body, in bytes.")] = 1048576,
     max_batch: Annotated[int, typer.Option(min=1, max=10**6, help="Most queries per POST /batch.")] = 10_000,
     max_k: Annotated[int, typer.Option(min=1, max=100_000, help="Most answers per query.")] = 1000,
     access_log: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
+    *,
+    index_options: dict[str, int | None],
 ) -> None:
     """Answer queries over HTTP: a JSON API (schema at /docs) and an explorer page at /."""
     with _user_errors():
@@ -587,8 +614,7 @@ def serve(
         settings = ServiceSettings(
             model=None if model is None else str(model),
             index=index,
-            index_options={"M": hnsw_m, "ef_construction": ef_construction, "ef_search": ef_search,
-                           "nlist": nlist, "nprobe": nprobe},
+            index_options=index_options,
             host=host,
             port=port,
             workers=workers,
