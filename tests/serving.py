@@ -75,6 +75,13 @@ class Server:
         return "".join(self.log)
 
 
+def same_answers(got: Sequence[tuple[str, float]], expected: Sequence[tuple[str, float]]) -> bool:
+    """The same words in the same order, with scores equal to float32 rounding."""
+    return len(got) == len(expected) and all(
+        gw == ew and abs(gs - es) <= 1e-6 for (gw, gs), (ew, es) in zip(got, expected)
+    )
+
+
 def _drain(stream: Any, log: list[str], found: dict[str, int], ready: threading.Event) -> None:
     for line in stream:
         log.append(line)
