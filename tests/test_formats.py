@@ -343,6 +343,20 @@ def test_any_vectors_round_trip_and_match_gensim_bytes(
     np.testing.assert_array_equal(loaded.vectors, matrix)
 
 
+def test_a_small_binary_file_whose_vector_bytes_read_as_text_is_still_binary(tmp_path: Path) -> None:
+    """Found by hypothesis: 1.578436 as float32 is the bytes ``1\\n\\xca?``, so the file
+    ``1 1\\n0 1\\n\\xca?`` has a second line that reads like a text row."""
+    matrix = np.array([[1.578436]], dtype=np.float32)
+    assert matrix.tobytes().startswith(b"1\n")
+    for words in (["0"], ["0", "1"]):
+        rows = np.repeat(matrix, len(words), axis=0)
+        Vectors(words, rows).save_word2vec(tmp_path / "v.bin", binary=True)
+        assert sniff_format(tmp_path / "v.bin") == "word2vec-binary"
+        loaded = embedkit.load(tmp_path / "v.bin")
+        assert loaded.words == words
+        np.testing.assert_array_equal(loaded.vectors, rows)
+
+
 def test_large_matrices_are_read_into_populated_mappings(small: Vectors, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(embedkit.io.matrix, "_POPULATE_BYTES", 0)  # as for a large model
     small.save_word2vec(tmp_path / "v.bin")

@@ -115,10 +115,38 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
     count, dim = header
     if count == 0:
         return "word2vec-text"
+    if len(sample) < _SNIFF_BYTES:  # the whole file is here: see which layout it fits exactly
+        as_text, as_binary = _fits_text(rest, count, dim), _fits_binary(rest, count, dim)
+        if as_text != as_binary:
+            return "word2vec-text" if as_text else "word2vec-binary"
     second = rest.split(b"\n", 1)[0]
     if b"\n" in rest and _is_text_row(second, dim):
         return "word2vec-text"
     return "word2vec-binary"
+
+
+def _fits_text(rest: bytes, count: int, dim: int) -> bool:
+    """Whether ``rest`` (all of a file after its header) is exactly ``count`` text rows of ``dim`` values."""
+    rows = [line for line in rest.split(b"\n") if line.strip()]
+    return len(rows) == count and all(_is_text_row(row, dim) for row in rows)
+
+
+def _fits_binary(rest: bytes, count: int, dim: int) -> bool:
+    """Whether ``rest`` (all of a file after its header) is exactly ``count`` binary rows of ``dim`` floats.
+
+    A short binary file can pass for text (a vector's bytes may read ``1\n``), so small files
+    are checked against both layouts instead of by their second line alone."""
+    pos = 0
+    for _ in range(count):
+        while pos < len(rest) and rest[pos] in b"\r\n":
+            pos += 1
+        space = rest.find(b" ", pos, pos + MAX_WORD_BYTES)
+        if space <= pos or b"\n" in rest[pos:space]:
+            return False
+        pos = space + 1 + 4 * dim
+        if pos > len(rest):
+            return False
+    return not rest[pos:].strip()
 
 
 def _check_sizes(path: Path, count: int, dim: int, available: int, min_row: int) -> None:
