@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import embedkit
-from embedkit.errors import FormatError, UsageError
+from embedkit.errors import EmbedkitError, FormatError, UsageError
 from embedkit.training.core import StopTraining
 
 from .conftest import run_cli
@@ -219,3 +222,44 @@ def test_resuming_on_another_corpus_or_with_other_settings_is_refused(lee_path: 
         embedkit.train(lee_path, init=embedkit.Vectors(["a"], np.ones((1, 2), np.float32)), progress=False)
     with pytest.raises(FormatError, match="does not exist"):
         embedkit.train(lee_path, init=tmp_path / "absent", progress=False)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(lee_path: Path, tmp_path_factory) -> Path:
+    """A checkpoint of a 3-epoch run stopped after epoch 1."""
+    path = tmp_path_factory.mktemp("ckpt") / "ckpt"
+
+    def crash(epoch: int, loss: float, vectors: embedkit.Vectors) -> None:
+        if epoch == 2:
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        embedkit.train(lee_path, epochs=3, workers=1, progress=False, checkpoint_every=1,
+                       checkpoint_path=path, callbacks=[crash])  # fmt: skip
+    assert (path / "state-syn1neg.npy").exists()
+    return path
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    part=st.sampled_from(["meta.json", "vectors.npy", "state-syn1neg.npy"]),
+    cut=st.integers(0, 600),
+    junk=st.binary(max_size=200),
+)
+def test_damaged_checkpoints_are_refused_with_a_clear_error(
+    checkpoint: Path, lee_path: Path, tmp_path: Path, part: str, cut: int, junk: bytes
+) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.rmtree(damaged, ignore_errors=True)
+    shutil.copytree(checkpoint, damaged)
+    target = damaged / part
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) - cut] + junk if cut or junk else data[:-1])
+    before = folder_digest(damaged)
+    try:
+        resumed = embedkit.train(lee_path, resume=damaged, workers=1, progress=False)
+    except EmbedkitError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:  # the damage left a readable checkpoint (junk after a complete file): it resumes
+        assert np.isfinite(resumed.vectors).all()
+    assert folder_digest(damaged) == before  # a checkpoint is read, never written, on resuming
