@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import embedkit
 from embedkit.vectors.evaluation import gensim_test_file
+
+# The suite is deterministic: property tests draw the same examples on every run (set
+# HYPOTHESIS_PROFILE=explore for fresh random ones while hunting bugs).
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
