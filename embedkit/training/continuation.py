@@ -82,10 +82,7 @@ def merge_vocabulary(
     ])  # fmt: skip
     order = np.argsort(-counts, kind="stable")  # ties: the model's words first, in its order
     fresh = model.init_weights(len(added), source.dim, settings.seed)
-    old = {model.vectors_key: source.vectors, **source.state}
-    missing = sorted(set(fresh) - set(old))
-    if missing:
-        raise UsageError(f"the model lacks the weights {', '.join(missing)} this training needs")
+    old = source_weights(source, model, fresh)
     weights = {
         name: np.concatenate([np.asarray(old[name], dtype=np.float32), fresh[name]])[order] for name in fresh
     }
@@ -109,11 +106,23 @@ def checkpoint_vocabulary(checkpoint: Vectors) -> Vocabulary:
     return Vocabulary(list(checkpoint.words), checkpoint.counts, total_tokens=int(recorded["raw_tokens"]))
 
 
+def source_weights(source: Vectors, model: Model, needed: Weights) -> Weights:
+    """The source model's weight matrices by name (its vectors and its state, as stored); a
+    one-line error if it lacks one of those ``needed`` (the names the model trains)."""
+    weights = {model.vectors_key: source.vectors, **source.state}
+    missing = sorted(set(needed) - set(weights))
+    if missing:
+        raise UsageError(f"the model lacks the weights {', '.join(missing)} this training needs")
+    return {name: weights[name] for name in needed}
+
+
 def checkpoint_weights(checkpoint: Vectors, model: Model) -> Weights:
     """Copies of a checkpoint's weights (the checkpoint itself is never written)."""
-    weights = {model.vectors_key: np.array(checkpoint.vectors, dtype=np.float32)}
-    weights.update({name: np.array(array, dtype=np.float32) for name, array in checkpoint.state.items()})
-    return weights
+    needed = model.init_weights(0, checkpoint.dim, 0)  # empty: only the names are used
+    return {
+        name: np.array(array, dtype=np.float32)
+        for name, array in source_weights(checkpoint, model, needed).items()
+    }
 
 
 def check_same_corpus(checkpoint: Vectors, raw_tokens: int, encoded: EncodedCorpus) -> None:

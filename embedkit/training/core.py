@@ -283,9 +283,8 @@ class TrainingRun:
 
     def alphas(self, epoch: int, bounds: np.ndarray) -> tuple[float, float]:
         """Learning rates at the start and end of a chunk, from its place in the run."""
-        offset = epoch * self.corpus.n_tokens
-        start, end = offset + int(bounds[0]), offset + int(bounds[-1])
-        return self.schedule.alpha_at(start), self.schedule.alpha_at(end)
+        end = epoch * self.corpus.n_tokens + int(bounds[-1])
+        return self.schedule.alpha_at(self.tokens_before(epoch, bounds)), self.schedule.alpha_at(end)
 
     # --- training ---------------------------------------------------------------------
     def train_chunk(self, epoch: int, chunk: int, bounds: np.ndarray) -> int:
@@ -341,8 +340,7 @@ class TrainingRun:
     def save_checkpoint(self, position: Position, n_chunks: int | None = None) -> None:
         """Write the full model as it stands (no chunk in flight) to the checkpoint path, atomically."""
         assert self.checkpoint is not None
-        facts = {"resume_chunks": n_chunks} if n_chunks is not None else {}
-        self.to_vectors(keep_state=True, position=position, **facts).save(self.checkpoint.path)
+        self.to_vectors(keep_state=True, position=position, resume_chunks=n_chunks).save(self.checkpoint.path)
         self.last_checkpoint = time.perf_counter()
 
     # --- results ------------------------------------------------------------------------

@@ -40,11 +40,7 @@ class ThreadsBackend:
             """The task after the last one of the epoch ``task`` belongs to."""
             return min(total, (task // n + 1) * n)
 
-        def tokens_at(task: int) -> int:
-            epoch, i = divmod(task, n)
-            return run.tokens_before(epoch, chunks[i] if i < n else None)
-
-        run.start_tokens = tokens_at(first) if first < total else run.tokens_before(run.settings.epochs, None)
+        run.start_tokens = run.tokens_before(first // n, chunks[first % n])
         cond = threading.Condition()
         stop = threading.Event()
         errors: list[BaseException] = []
