@@ -33,6 +33,10 @@ def test_ngrams_in_fasttext_order() -> None:
     assert ngrams("ab", 1, 2) == ["<a", "a", "ab", "b", "b>"]  # the 1-grams '<' and '>' are left out
     assert ngrams("word", 3, 0) == [] and ngrams("word", 4, 3) == []
     assert ngram_ids("word", 3, 6, 0).size == 0
+    # fastText's end-of-line token has no n-grams, in the vocabulary or out of it
+    assert ngrams("</s>", 3, 6) == [] and ngram_ids("</s>", 1, 6, 100).size == 0
+    offsets, _ = vocabulary_ngrams(["ab", "</s>", "cd"], 3, 6, 100)
+    assert np.diff(offsets).tolist() == [len(ngrams("ab", 3, 6)), 0, len(ngrams("cd", 3, 6))]
 
 
 @pytest.mark.parametrize("word", NON_ASCII)

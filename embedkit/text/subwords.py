@@ -24,6 +24,8 @@ from ..errors import UsageError
 
 BOW, EOW = "<", ">"
 """The marks fastText puts around a word before cutting it into n-grams."""
+EOS = "</s>"
+"""fastText's end-of-line token: in its dictionary, but never cut into n-grams."""
 
 _FNV_OFFSET = 2166136261
 _FNV_PRIME = 16777619
@@ -53,13 +55,14 @@ def ngrams(word: str, minn: int, maxn: int) -> list[str]:
     """The character n-grams fastText hashes for ``word``, in fastText's order.
 
     N-grams of ``"<" + word + ">"`` of ``minn`` to ``maxn`` characters, by start position
-    then length; the 1-grams ``"<"`` and ``">"`` are left out. ``maxn == 0`` gives none.
+    then length; the 1-grams ``"<"`` and ``">"`` are left out. ``maxn == 0`` gives none, and
+    so does fastText's end-of-line token ``"</s>"``.
 
     >>> ngrams("où", 2, 3)
     ['<o', '<où', 'où', 'où>', 'ù>']
     """
     _check(minn, maxn)
-    if not _has_ngrams(minn, maxn):
+    if not _has_ngrams(minn, maxn) or word == EOS:
         return []
     marked = BOW + word + EOW
     size = len(marked)
@@ -148,7 +151,7 @@ def vocabulary_ngrams(
     _check(minn, maxn, buckets)
     if not _has_ngrams(minn, maxn, buckets) or not words:
         return np.zeros(len(words) + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    encoded = [(BOW + word + EOW).encode("utf-8") for word in words]
+    encoded = [b"" if word == EOS else (BOW + word + EOW).encode("utf-8") for word in words]
     bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=bounds[1:])
     text = np.frombuffer(b"".join(encoded), dtype=np.uint8)
