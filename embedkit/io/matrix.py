@@ -27,6 +27,8 @@ class VectorData(NamedTuple):
     """``word -> row``, when the reader built it already (readers that check for duplicates do)."""
     state: dict[str, np.ndarray] | None = None
     """What further training needs beyond the vectors (a full native model's output weights)."""
+    subwords: Any = None
+    """The n-gram half of a subword model (a :class:`~embedkit.vectors.subwords.SubwordVectors`)."""
 
 
 class VectorsLike(Protocol):
@@ -37,6 +39,7 @@ class VectorsLike(Protocol):
     counts: np.ndarray | None
     meta: dict[str, Any]
     state: dict[str, np.ndarray]
+    subwords: Any
 
     @property
     def dim(self) -> int: ...

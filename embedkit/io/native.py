@@ -11,6 +11,15 @@ listed in ``meta.json`` under ``"state"``. They are memory-mapped read-only on l
 full model answers queries like any other without reading them). A folder without state
 is still written as version 1, so older embedkit versions keep reading plain vectors;
 version 1 folders are read as before.
+
+Format version 3 is a subword (fastText-style) model: ``vectors.npy`` still holds the
+full vectors of the vocabulary (so any reader gets usable vectors), and
+``subword-input.npy`` (the words' own input rows, n_words x dim) and
+``subword-ngrams.npy`` (the bucket rows, buckets x dim) hold the n-gram half, with
+``minn``, ``maxn`` and ``buckets`` under ``"subwords"`` in ``meta.json``. Both are
+memory-mapped read-only on loading: queries read bucket rows only for unknown words.
+The training state ``syn0``/``ngrams`` of a subword model are those two matrices, so
+they are not saved twice (and come back as state when the folder is loaded).
 """
 
 from __future__ import annotations
@@ -18,21 +27,31 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import FormatError
+from ..text.subwords import vocabulary_ngrams
 from ..util import atomic_directory
+from ..vectors.subwords import SubwordVectors
 from ..version import __version__
 from .matrix import VectorData, VectorsLike, fresh_matrix
 
 NATIVE_FORMAT = "embedkit-vectors"
-NATIVE_VERSION = 2
-"""The newest format version this embedkit reads (and writes for full models)."""
+NATIVE_VERSION = 3
+"""The newest format version this embedkit reads (and writes for subword models)."""
+FULL_MODEL_VERSION = 2
+"""The version written for a full word2vec model (vectors and training state)."""
 VECTORS_ONLY_VERSION = 1
 """The version written for a folder without training state (readable by every embedkit)."""
+SUBWORD_FILES = {"word_input": "subword-input.npy", "ngrams": "subword-ngrams.npy"}
+"""The n-gram half of a subword model: attribute of SubwordVectors -> file of the folder."""
+SUBWORD_STATE = {"syn0": "word_input", "ngrams": "ngrams"}
+"""Training state of a subword model that *is* a SubwordVectors matrix (saved once)."""
+_SUBWORD_LIMITS = {"minn": 64, "maxn": 64, "buckets": 1 << 31}
 _STATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -43,7 +62,11 @@ def state_file(name: str) -> str:
 
 def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
     """Write ``vectors`` as a native model folder (``vectors.npy`` + ``meta.json``)."""
-    state = getattr(vectors, "state", None) or {}
+    state = dict(getattr(vectors, "state", None) or {})
+    sub = getattr(vectors, "subwords", None)
+    if sub is not None:
+        for name in SUBWORD_STATE:
+            state.pop(name, None)
     for name, array in state.items():
         if not _STATE_NAME.fullmatch(name) or array.shape != vectors.vectors.shape:
             raise FormatError(
@@ -51,7 +74,9 @@ def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
             )
     meta = {
         "format": NATIVE_FORMAT,
-        "format_version": NATIVE_VERSION if state else VECTORS_ONLY_VERSION,
+        "format_version": (
+            NATIVE_VERSION if sub is not None else FULL_MODEL_VERSION if state else VECTORS_ONLY_VERSION
+        ),
         "embedkit_version": __version__,
         "count": len(vectors.words),
         "dim": vectors.dim,
@@ -61,7 +86,13 @@ def save_native(vectors: VectorsLike, path: str | os.PathLike[str]) -> None:
     }
     if state:
         meta["state"] = sorted(state)
+    if sub is not None:
+        meta["subwords"] = {"minn": int(sub.minn), "maxn": int(sub.maxn), "buckets": int(sub.buckets)}
     with atomic_directory(path) as tmp:
+        if sub is not None:
+            for attribute, name in SUBWORD_FILES.items():
+                matrix = np.ascontiguousarray(getattr(sub, attribute), dtype="<f4")
+                np.save(tmp / name, matrix, allow_pickle=False)
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors.vectors, dtype="<f4"), allow_pickle=False)
         for name, array in state.items():
             np.save(tmp / state_file(name), np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
@@ -110,13 +141,13 @@ def _read_matrix(path: Path) -> np.ndarray:
         return matrix
 
 
-def _map_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray:
+def _map_matrix(path: Path, shape: tuple[int, int], like: str = "like the vectors") -> np.ndarray:
     """A float32 ``.npy`` matrix of ``shape`` mapped read-only, its header checked first."""
     try:
         with open(path, "rb") as stream:
             found = _npy_matrix_header(stream, path.stat().st_size)
         if tuple(found) != shape:
-            raise ValueError(f"it is {found[0]} x {found[1]}, not {shape[0]} x {shape[1]} like the vectors")
+            raise ValueError(f"it is {found[0]} x {found[1]}, not {shape[0]} x {shape[1]} {like}")
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise FormatError(f"cannot read {str(path)!r}: {exc}") from exc
@@ -127,6 +158,32 @@ def _state_names(meta: dict[str, object], meta_path: Path) -> list[str]:
     if not isinstance(names, list) or not all(isinstance(n, str) and _STATE_NAME.fullmatch(n) for n in names):
         raise FormatError(f"{str(meta_path)!r}: 'state' must list state matrix names")
     return names
+
+
+def _subword_settings(meta: dict[str, object], meta_path: Path) -> dict[str, int]:
+    found = meta.get("subwords")
+    if not isinstance(found, dict) or set(found) != set(_SUBWORD_LIMITS):
+        raise FormatError(f"{str(meta_path)!r}: 'subwords' must give minn, maxn and buckets")
+    for name, top in _SUBWORD_LIMITS.items():
+        value = found[name]
+        if type(value) is not int or not 0 <= value < top:
+            raise FormatError(
+                f"{str(meta_path)!r}: subwords {name} must be a whole number in [0, {top}), got {value!r}"
+            )
+    return found  # type: ignore[return-value]
+
+
+def _load_subwords(path: Path, meta: dict[str, object], words: list[str], dim: int) -> SubwordVectors:
+    """The n-gram half of a version-3 folder, both matrices mapped read-only."""
+    settings = _subword_settings(meta, path / "meta.json")
+    shapes = {"word_input": (len(words), dim), "ngrams": (settings["buckets"], dim)}
+    likes = {"word_input": "(one row per word)", "ngrams": "(one row per bucket)"}
+    matrices = {
+        attribute: _map_matrix(path / name, shapes[attribute], likes[attribute])
+        for attribute, name in SUBWORD_FILES.items()
+    }
+    offsets, ids = vocabulary_ngrams(words, settings["minn"], settings["maxn"], settings["buckets"])
+    return SubwordVectors(**settings, **matrices, offsets=offsets, ids=ids)
 
 
 def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | None = None) -> VectorData:
@@ -185,4 +242,14 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | N
     if limit is not None and limit < len(words):
         words, matrix, state = words[:limit], matrix[:limit], {}
         counts_array = None if counts_array is None else counts_array[:limit]
-    return VectorData(words, matrix, counts_array, extra, state=state)
+    subwords = None
+    if version >= 3 or "subwords" in meta:
+        subwords = _load_subwords(path, meta, meta["words"], matrix.shape[1])
+        if len(words) < subwords.word_input.shape[0]:
+            offsets, ids = vocabulary_ngrams(words, subwords.minn, subwords.maxn, subwords.buckets)
+            subwords = replace(
+                subwords, word_input=subwords.word_input[: len(words)], offsets=offsets, ids=ids
+            )
+        if state:
+            state.update({name: getattr(subwords, attribute) for name, attribute in SUBWORD_STATE.items()})
+    return VectorData(words, matrix, counts_array, extra, state=state, subwords=subwords)

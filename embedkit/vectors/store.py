@@ -7,6 +7,12 @@ run on a FAISS index over the unit-normalised rows (exact, HNSW or IVF, see
 :mod:`embedkit.vectors.index`), built on first use; batched queries answer thousands of
 questions with one FAISS search. :func:`load` reads any format :mod:`embedkit.io` knows.
 
+A subword (fastText-style) model also holds a :class:`~embedkit.vectors.subwords.SubwordVectors`:
+its matrix still holds the full vectors of the vocabulary (what queries search over), and
+a word outside the vocabulary gets the mean of its character n-gram rows, so ``v[word]``
+and every query accept it (``word in v`` still means *in the vocabulary*; see
+:meth:`Vectors.is_known` and :meth:`Vectors.has_vector`).
+
 >>> import numpy as np
 >>> v = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
 >>> len(v), "b" in v, v["c"].tolist()
@@ -27,6 +33,7 @@ import numpy as np
 from ..errors import FormatError, UnknownWordError, UsageError
 from ..io import read_vectors, save_native, save_word2vec, write_vectors
 from ..plot import plot_words
+from ..text.subwords import ngram_ids
 from .cosmul import cosmul_search
 from .index import (
     EXACT_MAX,
@@ -37,6 +44,7 @@ from .index import (
     load_or_build,
     normalize_rows,
 )
+from .subwords import SubwordVectors
 
 
 class Vectors:
@@ -48,6 +56,8 @@ class Vectors:
     checking for duplicates), so it is not built twice. ``state`` holds what further
     training needs beyond the vectors (the output weights of a *full* model: see
     :attr:`trainable`); it is saved with :meth:`save` and never used by queries.
+    ``subwords`` makes a subword model: ``vectors`` are then the full vectors of the
+    vocabulary words and unknown words are answered from their character n-grams.
     """
 
     def __init__(
@@ -60,6 +70,7 @@ class Vectors:
         index: str | IndexConfig = "auto",
         word_rows: dict[str, int] | None = None,
         state: dict[str, np.ndarray] | None = None,
+        subwords: SubwordVectors | None = None,
     ) -> None:
         matrix = np.asanyarray(vectors)
         if matrix.ndim != 2:
@@ -80,6 +91,10 @@ class Vectors:
             seen: set[str] = set()
             duplicate = next(w for w in self.words if w in seen or seen.add(w))
             raise FormatError(f"duplicate word {duplicate!r} in the vocabulary")
+        if subwords is not None:
+            _check_subwords(subwords, len(self.words), matrix.shape[1])
+        #: The n-gram half of a subword model (``None`` for plain word vectors).
+        self.subwords: SubwordVectors | None = subwords
         self._config = index if isinstance(index, IndexConfig) else IndexConfig(kind=index)
         #: Where the vectors were loaded from (set by :func:`embedkit.load`); approximate
         #: indexes of a native model folder are saved in it.
@@ -103,10 +118,51 @@ class Vectors:
         return iter(self.words)
 
     def __getitem__(self, word: str) -> np.ndarray:
-        return self.vectors[self.index_of(word)]
+        """The vector of ``word``: its row, or (subword models) the mean of its n-gram rows."""
+        row = self._index_of.get(word) if isinstance(word, str) else None
+        if row is not None:
+            return self.vectors[row]
+        return self._ngram_vector(word)
 
     def __repr__(self) -> str:
-        return f"Vectors({len(self)} words, dim {self.dim})"
+        kind = "" if self.subwords is None else f", n-grams {self.subwords.minn}-{self.subwords.maxn}"
+        return f"Vectors({len(self)} words, dim {self.dim}{kind})"
+
+    def is_known(self, word: str) -> bool:
+        """Whether ``word`` is in the vocabulary (the same as ``word in v``)."""
+        return word in self._index_of
+
+    def has_vector(self, word: str) -> bool:
+        """Whether ``v[word]`` has an answer: the word is known, or (subword models) has an n-gram."""
+        if word in self._index_of:
+            return True
+        sub = self.subwords
+        return (
+            sub is not None
+            and isinstance(word, str)
+            and ngram_ids(word, sub.minn, sub.maxn, sub.buckets).size > 0
+        )
+
+    def _ngram_vector(self, word: object) -> np.ndarray:
+        """An unknown word's vector from its n-grams, or :class:`UnknownWordError`."""
+        if self.subwords is None or not isinstance(word, str):
+            raise UnknownWordError(str(word))
+        vector = self.subwords.oov_vector(word)
+        if vector is None:
+            raise UnknownWordError(word, "and it has no character n-gram in this model")
+        return vector
+
+    def _term(self, word: object) -> int | np.ndarray:
+        """A query word: its row if known, else (subword models) its unit n-gram vector."""
+        row = self._index_of.get(word) if isinstance(word, str) else None
+        if row is not None:
+            return row
+        vector = self._ngram_vector(word)
+        norm = float(np.linalg.norm(vector))
+        return vector / np.float32(norm) if norm > 0 else vector
+
+    def _term_unit(self, term: int | np.ndarray) -> np.ndarray:
+        return self.unit_vectors[term] if isinstance(term, int) else term
 
     @property
     def trainable(self) -> bool:
@@ -229,16 +285,29 @@ class Vectors:
             return self._index(), None, config
         return self._approximate_index(kind, config), limit, config
 
-    def _rows_or_none(self, words: Sequence[str], on_unknown: str) -> list[int] | None:
+    def _rows_or_none(
+        self, words: Sequence[str], on_unknown: str, extra: list[np.ndarray]
+    ) -> list[int] | None:
+        """Rows of ``words``; an unknown word answered from n-grams gets the id
+        ``len(self) + j`` of its unit vector ``extra[j]`` (appended here)."""
         rows = []
         for word in words:
             row = self._index_of.get(word) if isinstance(word, str) else None
             if row is None:
-                if on_unknown == "raise":
-                    raise UnknownWordError(str(word))
-                return None
+                try:
+                    term = self._term(word)
+                except UnknownWordError:
+                    if on_unknown == "raise":
+                        raise
+                    return None
+                row = len(self) + len(extra)
+                extra.append(term)  # type: ignore[arg-type]
             rows.append(row)
         return rows
+
+    @staticmethod
+    def _stacked(extra: list[np.ndarray], dim: int) -> np.ndarray:
+        return np.array(extra, dtype=np.float32).reshape(len(extra), dim)
 
     @staticmethod
     def _padded(lists: Sequence[Sequence[int]]) -> np.ndarray:
@@ -248,21 +317,31 @@ class Vectors:
             out[row, : len(ids)] = ids
         return out
 
-    def _sum_rows(self, ids: np.ndarray) -> np.ndarray:
-        """Sum of the unit vectors of each row's ids (-1 entries are padding)."""
+    def _sum_rows(self, ids: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+        """Sum of the unit vectors of each row's ids (-1 entries are padding; ids from
+        ``len(self)`` on are rows of ``extra``, the n-gram vectors of unknown words)."""
         unit = self.unit_vectors
+        size = len(self)
         total = np.zeros((ids.shape[0], self.dim), dtype=np.float32)
         for col in range(ids.shape[1]):
-            present = ids[:, col] >= 0
+            column = ids[:, col]
+            present = column >= 0
+            if extra is not None and extra.shape[0]:
+                built = column >= size
+                present &= ~built
+                if built.any():
+                    total[built] += extra[column[built] - size]
             if present.all():
-                total += unit[ids[:, col]]
+                total += unit[column]
             elif present.any():
-                total[present] += unit[ids[present, col]]
+                total[present] += unit[column[present]]
         return total
 
-    def _directions(self, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _directions(
+        self, pos: np.ndarray, neg: np.ndarray, extra: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Unit directions Σpositive − Σnegative and their norms before scaling."""
-        query = self._sum_rows(pos) - self._sum_rows(neg)
+        query = self._sum_rows(pos, extra) - self._sum_rows(neg, extra)
         norms = np.sqrt(np.einsum("ij,ij->i", query, query))
         scale = np.where(norms > 0, norms, 1.0).astype(np.float32)
         return np.ascontiguousarray(query / scale[:, None], dtype=np.float32), norms
@@ -288,21 +367,27 @@ class Vectors:
         return scores, ids
 
     def _search_one(
-        self, pos: list[int], neg: list[int], k: int, index: str | None, restrict: int | None
+        self,
+        pos: list[int | np.ndarray],
+        neg: list[int | np.ndarray],
+        k: int,
+        index: str | None,
+        restrict: int | None,
     ) -> list[tuple[str, float]]:
-        """One query without the batch machinery (same direction and exclusions, less overhead)."""
-        unit = self.unit_vectors
+        """One query without the batch machinery (same direction and exclusions, less overhead).
+
+        A term is a row, or the unit vector of an unknown word (which excludes no row)."""
         total = np.zeros((1, self.dim), dtype=np.float32)
-        for row in pos:
-            total[0] += unit[row]
+        for term in pos:
+            total[0] += self._term_unit(term)
         negative = np.zeros((1, self.dim), dtype=np.float32)
-        for row in neg:
-            negative[0] += unit[row]
+        for term in neg:
+            negative[0] += self._term_unit(term)
         query = total - negative
         norm = np.sqrt(np.einsum("ij,ij->i", query, query))
         query = np.ascontiguousarray(query / np.where(norm > 0, norm, 1.0).astype(np.float32)[:, None])
         searcher, limit, config = self._searcher(index, restrict)
-        skip = set(pos) | set(neg)
+        skip = {t for t in [*pos, *neg] if isinstance(t, int)}
         want = min(k + len(skip), limit if limit is not None else searcher.size)
         if want <= 0:
             return []
@@ -348,8 +433,8 @@ class Vectors:
         positive = [positive] if isinstance(positive, str) else list(positive)
         negative = [negative] if isinstance(negative, str) else list(negative)
         self._check_k(k)
-        pos = [self.index_of(w) for w in positive]
-        neg = [self.index_of(w) for w in negative]
+        pos = [self._term(w) for w in positive]
+        neg = [self._term(w) for w in negative]
         if not pos and not neg:
             raise UsageError("a query needs at least one word")
         return self._search_one(pos, neg, k, index, restrict_vocab)
@@ -371,14 +456,15 @@ class Vectors:
         self._check_k(k)
         self._check_on_unknown(on_unknown)
         rows: list[list[int] | None] = []
+        extra: list[np.ndarray] = []
         for number, query in enumerate(queries, start=1):
             words = [query] if isinstance(query, str) else list(query)
             if not words:
                 raise UsageError(f"query {number} of the batch has no word")
-            rows.append(self._rows_or_none(words, on_unknown))
+            rows.append(self._rows_or_none(words, on_unknown, extra))
         valid = [r for r in rows if r is not None]
         pos = self._padded(valid)
-        query, _ = self._directions(pos, self._padded([[] for _ in valid]))
+        query, _ = self._directions(pos, self._padded([[] for _ in valid]), self._stacked(extra, self.dim))
         scores, ids = self._search_excluding(query, pos, k, index, restrict_vocab)
         return self._scatter(rows, self._answers(scores, ids))
 
@@ -408,8 +494,8 @@ class Vectors:
         """
         if method == "add":
             self._check_k(k)
-            rows = [self.index_of(w) for w in (a, b, c)]
-            return self._search_one(rows[1:], rows[:1], k, index, restrict_vocab)
+            terms = [self._term(w) for w in (a, b, c)]
+            return self._search_one(terms[1:], terms[:1], k, index, restrict_vocab)
         answers = self.analogy_batch(
             [(a, b, c)], k, method=method, restrict_vocab=restrict_vocab, index=index
         )
@@ -435,17 +521,19 @@ class Vectors:
         if method not in ("add", "mul"):
             raise UsageError(f"unknown analogy method {method!r}: choose 'add' (3CosAdd) or 'mul' (3CosMul)")
         rows: list[list[int] | None] = []
+        extra: list[np.ndarray] = []
         for number, triple in enumerate(triples, start=1):
             if isinstance(triple, str) or len(triple) != 3:
                 raise UsageError(f"query {number} of the batch is not an (a, b, c) triple: {triple!r}")
-            rows.append(self._rows_or_none(triple, on_unknown))
+            rows.append(self._rows_or_none(triple, on_unknown, extra))
         ids = np.array([r for r in rows if r is not None], dtype=np.int64).reshape(-1, 3)
         pos, neg = ids[:, [1, 2]], ids[:, [0]]
+        built = self._stacked(extra, self.dim)
         if method == "add":
-            query, _ = self._directions(pos, neg)
+            query, _ = self._directions(pos, neg, built)
             scores, found = self._search_excluding(query, ids, k, index, restrict_vocab)
         else:
-            scores, found = self._cosmul(pos, neg, k, index, restrict_vocab)
+            scores, found = self._cosmul(pos, neg, k, index, restrict_vocab, built)
         return self._scatter(rows, self._answers(scores, found))
 
     def most_similar_cosmul(
@@ -467,17 +555,32 @@ class Vectors:
         self._check_k(k)
         if not positive:
             raise UsageError("most_similar_cosmul needs at least one positive word")
-        pos = np.array([[self.index_of(w) for w in positive]], dtype=np.int64)
-        neg = np.array([[self.index_of(w) for w in negative]], dtype=np.int64).reshape(1, -1)
-        scores, ids = self._cosmul(pos, neg, k, index, restrict_vocab)
+        extra: list[np.ndarray] = []
+        pos_rows = self._rows_or_none(positive, "raise", extra)
+        neg_rows = self._rows_or_none(negative, "raise", extra)
+        pos = np.array([pos_rows], dtype=np.int64)
+        neg = np.array([neg_rows], dtype=np.int64).reshape(1, -1)
+        scores, ids = self._cosmul(pos, neg, k, index, restrict_vocab, self._stacked(extra, self.dim))
         return self._answers(scores, ids)[0]
 
     def _cosmul(
-        self, pos: np.ndarray, neg: np.ndarray, k: int, index: str | None, restrict: int | None
+        self,
+        pos: np.ndarray,
+        neg: np.ndarray,
+        k: int,
+        index: str | None,
+        restrict: int | None,
+        extra: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """3CosMul, re-ranked exactly over candidates from the index (see :mod:`embedkit.vectors.cosmul`)."""
+        """3CosMul, re-ranked exactly over candidates from the index (see :mod:`embedkit.vectors.cosmul`).
+
+        Unknown words' n-gram vectors (``extra``, ids from ``len(self)``) are appended to a
+        copy of the unit matrix: only the index's rows are ever answered."""
         searcher, limit, config = self._searcher(index, restrict)
-        return cosmul_search(self.unit_vectors, searcher, limit, config, pos, neg, k)
+        unit = self.unit_vectors
+        if extra is not None and extra.shape[0]:
+            unit = np.concatenate([unit, extra])
+        return cosmul_search(unit, searcher, limit, config, pos, neg, k)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of all the words (as gensim's ``doesnt_match``).
@@ -489,7 +592,7 @@ class Vectors:
         words = list(words)
         if not words:
             raise UsageError("doesnt_match needs at least one word")
-        unit = self.unit_vectors[[self.index_of(w) for w in words]]
+        unit = np.array([self._term_unit(self._term(w)) for w in words], dtype=np.float32)
         mean = unit.mean(axis=0)
         norm = np.linalg.norm(mean)
         if norm > 0:
@@ -499,8 +602,8 @@ class Vectors:
 
     def similarity(self, word1: str, word2: str) -> float:
         """Cosine similarity of two words."""
-        unit = self.unit_vectors
-        return float(np.dot(unit[self.index_of(word1)], unit[self.index_of(word2)]))
+        first, second = (self._term_unit(self._term(w)) for w in (word1, word2))
+        return float(np.dot(first, second))
 
     # --- pictures ------------------------------------------------------------------
     def plot(
@@ -577,7 +680,21 @@ def load(
     """
     data = read_vectors(path, mmap=mmap, limit=limit, unicode_errors=unicode_errors)
     vectors = Vectors(
-        data.words, data.vectors, counts=data.counts, meta=data.meta, word_rows=data.index, state=data.state
-    )
+        data.words, data.vectors, counts=data.counts, meta=data.meta, word_rows=data.index, state=data.state,
+        subwords=data.subwords,
+    )  # fmt: skip
     vectors.source = Path(path)  # where a saved approximate index may be kept (see embedkit.vectors.index)
     return vectors
+
+
+def _check_subwords(sub: SubwordVectors, n_words: int, dim: int) -> None:
+    """The n-gram half must fit the vocabulary: its shapes are checked once, here."""
+    if not isinstance(sub, SubwordVectors):
+        raise UsageError(f"subwords must be a SubwordVectors, got {type(sub).__name__}")
+    if sub.word_input.shape != (n_words, dim) or sub.ngrams.shape != (sub.buckets, dim):
+        raise FormatError(
+            f"subword matrices {sub.word_input.shape} and {sub.ngrams.shape} do not fit "
+            f"{n_words} words of dim {dim} with {sub.buckets} buckets"
+        )
+    if sub.offsets.shape != (n_words + 1,) or sub.offsets[-1] != sub.ids.shape[0]:
+        raise FormatError("the n-gram ids of the vocabulary do not fit its words")
