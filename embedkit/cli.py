@@ -392,6 +392,7 @@ def analogy(
         if batch is None:
             results = session.analogy(*given, k=k, method=method, restrict=restrict)
             _print_ranked(results)
+            _note_ngrams(session, given)
             if plot is not None and results:
                 words = [session.resolve(w) for w in given]
                 plot_analogy(session.vectors, *words, results[0][0], out=plot, name=session.name)
@@ -445,6 +446,16 @@ def similar(
     with _user_errors():
         session = _open(model, index, **index_options)
         _print_ranked(session.similar(word, k=k, restrict=restrict))
+        _note_ngrams(session, [word])
+
+
+def _note_ngrams(session: QuerySession, words: list[str]) -> None:
+    """One line on stderr naming the query words a subword model built from n-grams."""
+    built = session.from_ngrams(words)
+    if built:
+        listed = ", ".join(repr(w) for w in built)
+        verb = "is" if len(built) == 1 else "are"
+        typer.echo(f"note: {listed} {verb} not in the vocabulary: answered from character n-grams", err=True)
 
 
 @app.command("doesnt-match")
@@ -454,7 +465,9 @@ def doesnt_match(
 ) -> None:
     """The word that goes least with the others (furthest from their mean)."""
     with _user_errors():
-        typer.echo(_open(model).doesnt_match(words))
+        session = _open(model)
+        typer.echo(session.doesnt_match(words))
+        _note_ngrams(session, words)
 
 
 @app.command()
@@ -462,11 +475,20 @@ def convert(
     source: Annotated[Path, typer.Argument(help="Model to read (any format embedkit reads).")],
     out: Annotated[Path, typer.Argument(help="Output: .bin, .txt/.vec, or a native model folder.")],
     limit: Annotated[Optional[int], typer.Option(min=1, help="Keep only the first N words.")] = None,
+    format: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            help="native, word2vec, word2vec-text or fasttext (default: from OUT's name; "
+            ".bin is fastText .bin for a subword model, word2vec binary otherwise).",
+        ),
+    ] = None,
 ) -> None:
-    """Convert between native, word2vec binary, word2vec text and GloVe formats."""
+    """Convert between native, word2vec binary/text, GloVe and fastText .bin formats."""
     with _user_errors():
+        output_format(out, format=format)  # an unknown --format fails before loading
         vectors = load(source, limit=limit)
-        kind = vectors.save_as(out)
+        kind = vectors.save_as(out, format)
         typer.echo(f"wrote {len(vectors):,} words x {vectors.dim} dims -> {out} ({kind})")
 
 
@@ -484,6 +506,12 @@ def info(model: Annotated[Path, typer.Argument(help="Model file or folder.")]) -
         typer.echo(f"words: {len(vectors):,}")
         typer.echo(f"dimension: {vectors.dim}")
         typer.echo(f"most frequent: {' '.join(vectors.words[:10])}")
+        sub = vectors.subwords
+        if sub is not None:
+            typer.echo(
+                f"subwords: character n-grams of {sub.minn} to {sub.maxn}, {sub.buckets:,} buckets "
+                f"(minn {sub.minn}, maxn {sub.maxn}, buckets {sub.buckets}): unknown words get vectors"
+            )
         training = vectors.meta.get("training")
         if vectors.trainable:
             typer.echo("full model: can be trained further (embedkit train CORPUS --from MODEL)")

@@ -4,7 +4,9 @@ The command line uses it, and an HTTP service can use it unchanged: it loads a m
 the embedded default), picks the search index, resolves the words a person typed (the
 word itself, else its lower-case form), answers single and batched neighbour and analogy
 queries, and reads and writes the batch line protocol (``A B C`` in, ``query<TAB>word
-score<TAB>...`` out, one line each).
+score<TAB>...`` out, one line each). With a subword model a word outside the vocabulary
+(in any case) is answered from its character n-grams; :meth:`QuerySession.from_ngrams`
+says which query words were, so a front end can tell the user.
 """
 
 from __future__ import annotations
@@ -102,11 +104,22 @@ class QuerySession:
         return word if word in vectors or word.lower() not in vectors else word.lower()
 
     def resolve(self, word: str) -> str:
-        """:meth:`lookup`, raising :class:`UnknownWordError` for a word the model lacks in any case."""
+        """:meth:`lookup`, raising :class:`UnknownWordError` for a word the model lacks in any case
+        (and, in a subword model, cannot build from n-grams)."""
         found = self.lookup(word)
-        if found not in self.vectors:
+        if found not in self.vectors and not self.vectors.has_vector(found):
+            if self.vectors.subwords is not None:
+                raise UnknownWordError(word, "and it has no character n-gram in this model")
             raise UnknownWordError(word)
         return found
+
+    def from_ngrams(self, words: Iterable[str]) -> list[str]:
+        """The query words outside the vocabulary (in any case) that the model answers from
+        their character n-grams (a subword model); each once, in order."""
+        if self.vectors.subwords is None:
+            return []
+        found = dict.fromkeys(w for w in words if self.lookup(w) not in self.vectors)
+        return [w for w in found if self.vectors.has_vector(w)]
 
     # --- single queries -------------------------------------------------------------
     def similar(
@@ -149,14 +162,20 @@ class QuerySession:
         return row
 
     def info(self) -> dict[str, Any]:
-        """Size, dimension, index and training settings of the model."""
+        """Size, dimension, index and training settings of the model (and its n-grams, if any)."""
         vectors = self.vectors
+        sub = vectors.subwords
         return {
             "name": self.name,
             "words": len(vectors),
             "dim": vectors.dim,
             "index": vectors.index_kind(),
             "training": vectors.meta.get("training", {}),
+            **(
+                {}
+                if sub is None
+                else {"subwords": {"minn": sub.minn, "maxn": sub.maxn, "buckets": sub.buckets}}
+            ),
         }
 
     def project(self, words: Sequence[str]) -> Projection:
@@ -191,8 +210,8 @@ class QuerySession:
         return self.vectors.most_similar_batch(resolved, k, restrict_vocab=restrict, on_unknown="none")
 
     def unknown_word(self, words: Sequence[str]) -> str | None:
-        """The first of ``words`` the model lacks (in any case), or ``None``."""
-        return next((w for w in words if self.lookup(w) not in self.vectors), None)
+        """The first of ``words`` the model lacks (in any case, and without n-grams), or ``None``."""
+        return next((w for w in words if not self.vectors.has_vector(self.lookup(w))), None)
 
     def answer_lines(
         self,

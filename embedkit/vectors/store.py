@@ -657,10 +657,17 @@ class Vectors:
         """Save in word2vec's binary (default) or text format, as gensim writes them."""
         save_word2vec(self, path, binary=binary)
 
-    def save_as(self, path: str | os.PathLike[str]) -> str:
-        """Save in the format the name asks for (``.bin`` word2vec binary, ``.txt``/``.vec``
-        word2vec text, anything else a native folder); return that format's name."""
-        return write_vectors(self, path)
+    def save_as(self, path: str | os.PathLike[str], format: str | None = None) -> str:
+        """Save in the format the name asks for (``.bin``: fastText ``.bin`` for a subword model,
+        else word2vec binary; ``.txt``/``.vec`` word2vec text; anything else a native folder),
+        or the one ``format`` names (``native``, ``word2vec``, ``word2vec-text``, ``fasttext``);
+        return that format's name."""
+        return write_vectors(self, path, format)
+
+    def save_fasttext(self, path: str | os.PathLike[str]) -> None:
+        """Save as a fastText ``.bin`` model (``fasttext`` and gensim's ``load_facebook_model``
+        read it; plain vectors become a model without n-grams)."""
+        write_vectors(self, path, "fasttext")
 
 
 def load(
