@@ -271,10 +271,10 @@ def test_native_from_a_later_embedkit_gives_a_clear_error(small: Vectors, tmp_pa
     meta_path = tmp_path / "m" / "meta.json"
     meta = json.loads(meta_path.read_text())
     assert meta["format_version"] == embedkit.io.native.VECTORS_ONLY_VERSION == 1  # vectors only
-    assert embedkit.io.native.NATIVE_VERSION == 2  # full models
-    meta["format_version"] = 3
+    assert embedkit.io.native.NATIVE_VERSION == 3  # 2: full models, 3: subword models
+    meta["format_version"] = 4
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(FormatError, match="format version 3; this embedkit reads up to 2"):
+    with pytest.raises(FormatError, match="format version 4; this embedkit reads up to 3"):
         embedkit.load(tmp_path / "m")
 
 
