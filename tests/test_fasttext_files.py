@@ -313,3 +313,31 @@ def test_fuzzed_headers_load_or_fail_cleanly(tiny_bin: bytes, tmp_path: Path, at
         assert "\n" not in str(exc)
     else:
         assert v.vectors.shape == (len(v.words), v.dim)
+
+
+@needs_fasttext
+def test_supervised_model_read_as_its_word_vectors(tmp_path: Path, lee_path: Path) -> None:
+    words = lee_path.read_text(encoding="utf-8").split()[:3000]
+    lines = [f"__label__{'ab'[i % 2]} " + " ".join(words[i * 12 : i * 12 + 12]) for i in range(200)]
+    (tmp_path / "labelled.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    subprocess.run(
+        [FASTTEXT, "supervised", "-input", str(tmp_path / "labelled.txt"), "-output", str(tmp_path / "sup"),
+         "-dim", "8", "-epoch", "2", "-minn", "2", "-maxn", "4", "-bucket", "1000", "-thread", "1",
+         "-verbose", "0"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    v = embedkit.load(tmp_path / "sup.bin")
+    assert not any(w.startswith("__label__") for w in v.words) and not v.trainable  # labels left out
+    printed = print_word_vectors(tmp_path / "sup.bin", [words[0], "qwertyish"])
+    for word, vector in printed.items():
+        assert_printed_equal(vector, v[word])
+
+
+def test_version_11_files_are_read(tiny_bin: bytes, tmp_path: Path) -> None:
+    data = bytearray(tiny_bin)
+    struct.pack_into("<i", data, 4, 11)
+    (tmp_path / "old.bin").write_bytes(bytes(data))
+    (tmp_path / "new.bin").write_bytes(tiny_bin)
+    old, new = embedkit.load(tmp_path / "old.bin"), embedkit.load(tmp_path / "new.bin")
+    np.testing.assert_array_equal(old.vectors, new.vectors)
+    np.testing.assert_array_equal(old["säts"], new["säts"])
