@@ -15,6 +15,7 @@ from .training.core import StopTraining
 from .vectors.evaluation import evaluate_analogies, evaluate_similarity
 from .vectors.index import get_threads, set_threads
 from .vectors.store import Vectors, load
+from .vectors.subwords import SubwordVectors
 from .version import __version__
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "FormatError",
     "PhraseModel",
     "StopTraining",
+    "SubwordVectors",
     "UnknownWordError",
     "UsageError",
     "Vectors",
