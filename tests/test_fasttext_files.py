@@ -341,3 +341,20 @@ def test_version_11_files_are_read(tiny_bin: bytes, tmp_path: Path) -> None:
     old, new = embedkit.load(tmp_path / "old.bin"), embedkit.load(tmp_path / "new.bin")
     np.testing.assert_array_equal(old.vectors, new.vectors)
     np.testing.assert_array_equal(old["säts"], new["säts"])
+
+
+def test_gensim_fasttext_models_read_and_converted(tmp_path: Path) -> None:
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+    from gensim.test.utils import common_texts
+
+    model = FastText(
+        common_texts, vector_size=8, window=3, min_count=1, epochs=3, bucket=500, min_n=3, max_n=5,
+        seed=1, workers=1,
+    )  # fmt: skip
+    save_facebook_model(model, str(tmp_path / "gensim.bin"))
+    read, converted = embedkit.load(tmp_path / "gensim.bin"), embedkit.Vectors.from_gensim(model)
+    for word in ("human", "computer", "qwertyish", "systemic", "ünïcode"):
+        np.testing.assert_allclose(read[word], model.wv[word], atol=1e-6)
+        np.testing.assert_allclose(converted[word], model.wv[word], atol=1e-6)
+    assert converted.subwords.buckets == 500 and "systemic" not in converted

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import FormatError, UnknownWordError, UsageError
 from ..io import read_vectors, save_native, save_word2vec, write_vectors
 from ..plot import plot_words
-from ..text.subwords import ngram_ids
+from ..text.subwords import ngram_ids, vocabulary_ngrams
 from .cosmul import cosmul_search
 from .index import (
     EXACT_MAX,
@@ -641,12 +641,23 @@ class Vectors:
 
     @classmethod
     def from_gensim(cls, kv: Any) -> Vectors:
-        """Vectors from a gensim ``KeyedVectors`` (or a model with a ``.wv``)."""
+        """Vectors from a gensim ``KeyedVectors`` (or a model with a ``.wv``); a gensim
+        ``FastTextKeyedVectors`` with n-grams gives a subword model."""
         kv = getattr(kv, "wv", kv)
         counts = None
         if "count" in getattr(kv, "expandos", {}):
             counts = np.asarray(kv.expandos["count"], dtype=np.int64)
-        return cls(list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32), counts=counts)
+        words = list(kv.index_to_key)
+        subwords = None
+        if getattr(kv, "bucket", 0) and getattr(kv, "vectors_ngrams", None) is not None:
+            minn, maxn, buckets = int(kv.min_n), int(kv.max_n), int(kv.bucket)
+            subwords = SubwordVectors(
+                minn, maxn, buckets,
+                np.asarray(kv.vectors_vocab, dtype=np.float32),
+                np.asarray(kv.vectors_ngrams, dtype=np.float32),
+                *vocabulary_ngrams(words, minn, maxn, buckets),
+            )  # fmt: skip
+        return cls(words, np.asarray(kv.vectors, dtype=np.float32), counts=counts, subwords=subwords)
 
     # --- persistence -------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
