@@ -219,6 +219,13 @@ def test_cli_over_a_fasttext_model(fasttext_model: Path, tmp_path: Path) -> None
     converted = run_cli("convert", fasttext_model, tmp_path / "folder")
     assert converted.returncode == 0 and "embedkit native" in converted.stdout
     assert embedkit.load(tmp_path / "folder").subwords.buckets == 5000
+    as_vec = run_cli("convert", tmp_path / "folder", tmp_path / "copy.bin", "--format", "word2vec")
+    assert as_vec.returncode == 0 and "(word2vec binary)" in as_vec.stdout
+    assert embedkit.load(tmp_path / "copy.bin").subwords is None
+    bad = run_cli("convert", tmp_path / "folder", tmp_path / "x.bin", "--format", "pickle")
+    assert (
+        bad.returncode == 2 and "unknown format 'pickle'" in bad.stderr and not (tmp_path / "x.bin").exists()
+    )
 
 
 def test_cli_word_without_ngrams_is_one_line_error(tmp_path: Path) -> None:

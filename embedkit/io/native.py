@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -173,15 +172,19 @@ def _subword_settings(meta: dict[str, object], meta_path: Path) -> dict[str, int
     return found  # type: ignore[return-value]
 
 
-def _load_subwords(path: Path, meta: dict[str, object], words: list[str], dim: int) -> SubwordVectors:
-    """The n-gram half of a version-3 folder, both matrices mapped read-only."""
+def _load_subwords(
+    path: Path, meta: dict[str, object], rows: int, words: list[str], dim: int
+) -> SubwordVectors:
+    """The n-gram half of a version-3 folder of ``rows`` words (``words``: the first of them,
+    those kept), both matrices mapped read-only."""
     settings = _subword_settings(meta, path / "meta.json")
-    shapes = {"word_input": (len(words), dim), "ngrams": (settings["buckets"], dim)}
+    shapes = {"word_input": (rows, dim), "ngrams": (settings["buckets"], dim)}
     likes = {"word_input": "(one row per word)", "ngrams": "(one row per bucket)"}
     matrices = {
         attribute: _map_matrix(path / name, shapes[attribute], likes[attribute])
         for attribute, name in SUBWORD_FILES.items()
     }
+    matrices["word_input"] = matrices["word_input"][: len(words)]
     offsets, ids = vocabulary_ngrams(words, settings["minn"], settings["maxn"], settings["buckets"])
     return SubwordVectors(**settings, **matrices, offsets=offsets, ids=ids)
 
@@ -244,12 +247,7 @@ def load_native(path: str | os.PathLike[str], mmap: bool = False, limit: int | N
         counts_array = None if counts_array is None else counts_array[:limit]
     subwords = None
     if version >= 3 or "subwords" in meta:
-        subwords = _load_subwords(path, meta, meta["words"], matrix.shape[1])
-        if len(words) < subwords.word_input.shape[0]:
-            offsets, ids = vocabulary_ngrams(words, subwords.minn, subwords.maxn, subwords.buckets)
-            subwords = replace(
-                subwords, word_input=subwords.word_input[: len(words)], offsets=offsets, ids=ids
-            )
+        subwords = _load_subwords(path, meta, len(meta["words"]), words, matrix.shape[1])
         if state:
             state.update({name: getattr(subwords, attribute) for name, attribute in SUBWORD_STATE.items()})
     return VectorData(words, matrix, counts_array, extra, state=state, subwords=subwords)

@@ -688,7 +688,7 @@ def load(
     unicode_errors: str = "strict",
 ) -> Vectors:
     """Load vectors from a native model folder, word2vec binary/text, fastText ``.vec`` or
-    GloVe text file.
+    ``.bin`` (a subword model: unknown words get vectors from their n-grams), or GloVe text file.
 
     The format is told from the content, not the file name. ``mmap=True`` maps a native
     model's matrix read-only instead of reading it; ``limit`` keeps only the first words.
