@@ -17,6 +17,7 @@ repeatable. With more workers the updates race (as in word2vec and gensim).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -51,6 +52,9 @@ class Tables:
     """Per word, the probability (scaled to 2**32) of keeping one of its tokens."""
     noise: np.ndarray
     """Cumulative unigram^0.75 distribution (gensim's ``cum_table``)."""
+    noise_thresholds: np.ndarray
+    noise_aliases: np.ndarray
+    """The same distribution as an alias table, which the kernels draw noise words from."""
     sigmoid: np.ndarray
     log_sigmoid: np.ndarray
 
@@ -58,12 +62,13 @@ class Tables:
     def build(cls, counts: np.ndarray, sample: float) -> Tables:
         """The tables of a vocabulary with ``counts`` and a subsampling threshold ``sample``."""
         sigmoid, log_sigmoid = kernels.make_sigmoid_tables()
-        return cls(kernels.make_keep_thresholds(counts, sample), kernels.make_noise_table(counts), sigmoid,
-                   log_sigmoid)  # fmt: skip
+        thresholds, aliases = kernels.make_noise_alias(counts)
+        return cls(kernels.make_keep_thresholds(counts, sample), kernels.make_noise_table(counts),
+                   thresholds, aliases, sigmoid, log_sigmoid)  # fmt: skip
 
     def arrays(self) -> list[np.ndarray]:
         """The tables as plain arrays, in field order (to ship to workers; :meth:`from_arrays` inverts)."""
-        return [self.keep, self.noise, self.sigmoid, self.log_sigmoid]
+        return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
     @classmethod
     def from_arrays(cls, arrays: list[np.ndarray]) -> Tables:

@@ -19,10 +19,15 @@ _JIT = {"cache": True, "nogil": True, "fastmath": True}
 
 
 def make_sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Tabulate sigmoid(x) and log(sigmoid(x)) on [-MAX_EXP, MAX_EXP) (word2vec's tables)."""
+    """Tabulate sigmoid(x) and log(sigmoid(x)) on [-MAX_EXP, MAX_EXP) (word2vec's tables).
+
+    Entry ``i + 1`` holds x = (i / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP; entries 0 and
+    ``EXP_TABLE_SIZE + 1`` stand for x below -MAX_EXP and at or above MAX_EXP (sigmoid 0
+    and 1, as word2vec clips), so :func:`score_target` looks up any dot without a branch."""
     x = (np.arange(EXP_TABLE_SIZE, dtype=np.float64) / EXP_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
-    sigmoid = 1.0 / (1.0 + np.exp(-x))
-    return sigmoid.astype(np.float32), np.log(sigmoid).astype(np.float32)
+    sigmoid = np.concatenate([[0.0], 1.0 / (1.0 + np.exp(-x)), [1.0]])
+    log_sigmoid = np.concatenate([[-MAX_EXP], -np.log1p(np.exp(-x)), [0.0]])
+    return sigmoid.astype(np.float32), log_sigmoid.astype(np.float32)
 
 
 def make_noise_table(counts: np.ndarray, power: float = 0.75, domain: int = 2**31 - 1) -> np.ndarray:
@@ -32,6 +37,52 @@ def make_noise_table(counts: np.ndarray, power: float = 0.75, domain: int = 2**3
     table = np.round(cumulative).astype(np.int64)
     table[-1] = domain
     return table
+
+
+def make_noise_alias(counts: np.ndarray, power: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table of the unigram^power distribution: (thresholds, aliases).
+
+    A noise word is then one uniform slot ``i`` and one coin: ``i`` if the coin is below
+    ``thresholds[i]`` (scaled to 2**32), else ``aliases[i]`` (:func:`draw_noise_word`): two
+    reads of small tables instead of a binary search of ~17 cache-missing steps."""
+    weights = np.power(counts.astype(np.float64), power)
+    scaled = weights / weights.sum() * weights.shape[0]
+    probability, aliases = _alias_slots(scaled)
+    thresholds = np.minimum(np.round(probability * 2.0**32), 2.0**32 - 1).astype(np.uint32)
+    return thresholds, aliases
+
+
+@njit(cache=True, nogil=True)
+def _alias_slots(scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vose's construction: per slot, the probability of keeping its own word and its alias."""
+    n = scaled.shape[0]
+    remaining = scaled.copy()
+    probability = np.ones(n, dtype=np.float64)
+    aliases = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    n_small = n_large = 0
+    for i in range(n):
+        if remaining[i] < 1.0:
+            small[n_small] = i
+            n_small += 1
+        else:
+            large[n_large] = i
+            n_large += 1
+    while n_small > 0 and n_large > 0:
+        n_small -= 1
+        n_large -= 1
+        low, high = small[n_small], large[n_large]
+        probability[low] = remaining[low]
+        aliases[low] = high
+        remaining[high] += remaining[low] - 1.0
+        if remaining[high] < 1.0:
+            small[n_small] = high
+            n_small += 1
+        else:
+            large[n_large] = high
+            n_large += 1
+    return probability, aliases  # slots left over keep their own word (probability 1)
 
 
 def make_keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -68,18 +119,13 @@ def xorshift64(x: np.uint64) -> np.uint64:
 
 
 @njit(**_JIT)
-def draw_noise_word(cum_table: np.ndarray, r: np.uint64) -> int:
-    """Binary search of the cumulative noise table for the word that ``r`` falls on."""
-    target = np.int64((r >> np.uint64(16)) % np.uint64(cum_table[-1]))
-    lo = 0
-    hi = cum_table.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cum_table[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def draw_noise_word(thresholds: np.ndarray, aliases: np.ndarray, r: np.uint64) -> int:
+    """The noise word that the 64 random bits ``r`` pick from the alias table
+    (:func:`make_noise_alias`): the high half chooses a slot, the low half its coin."""
+    slot = np.int64(((r >> np.uint64(32)) * np.uint64(thresholds.shape[0])) >> np.uint64(32))
+    if np.uint32(r & np.uint64(0xFFFFFFFF)) < thresholds[slot]:
+        return slot
+    return np.int64(aliases[slot])
 
 
 @njit(**_JIT)
@@ -101,34 +147,34 @@ def subsample_line(
 def score_target(
     dot: float, positive: bool, sig_table: np.ndarray, logsig_table: np.ndarray
 ) -> tuple[float, float]:
-    """sigmoid(dot) and the loss -log(sigmoid(±dot)) of one target, from the tables."""
+    """sigmoid(dot) and the loss -log(sigmoid(±dot)) of one target, from the tables.
+
+    Branch-free: the index is clipped into the tables' two end entries (sigmoid 0 or 1
+    beyond ±MAX_EXP, as word2vec); far in the negative tail the loss grows linearly."""
     scale = EXP_TABLE_SIZE / MAX_EXP / 2.0
-    if dot >= MAX_EXP:
-        prob = 1.0
-    elif dot <= -MAX_EXP:
-        prob = 0.0
-    else:
-        prob = sig_table[int((dot + MAX_EXP) * scale)]
+    last = EXP_TABLE_SIZE + 1
+    dot = min(max(dot, -2.0 * MAX_EXP), 2.0 * MAX_EXP)  # keeps the float-to-int conversion defined
+    prob = sig_table[min(max(int((dot + MAX_EXP) * scale + 1.0), 0), last)]
     margin = dot if positive else -dot
-    if margin <= -MAX_EXP:
-        loss = -margin  # log(sigmoid(m)) ~ m far in the negative tail
-    elif margin < MAX_EXP:
-        loss = -logsig_table[int((margin + MAX_EXP) * scale)]
-    else:
-        loss = 0.0
-    return prob, loss
+    loss = -logsig_table[min(max(int((margin + MAX_EXP) * scale + 1.0), 0), last)]
+    return prob, loss + max(0.0, -MAX_EXP - margin)
 
 
 @njit(**_JIT)
 def draw_targets(
-    center: int, negative: int, cum_table: np.ndarray, targets: np.ndarray, state: np.uint64
+    center: int,
+    negative: int,
+    noise_thresholds: np.ndarray,
+    noise_aliases: np.ndarray,
+    targets: np.ndarray,
+    state: np.uint64,
 ) -> tuple[int, np.uint64]:
     """Fill ``targets`` with the centre word then its noise words (never the centre itself)."""
     n_targets = 1
     targets[0] = center
     for _ in range(negative):
         state = xorshift64(state)
-        noise = draw_noise_word(cum_table, state)
+        noise = draw_noise_word(noise_thresholds, noise_aliases, state)
         if noise != center:
             targets[n_targets] = noise
             n_targets += 1
@@ -244,7 +290,8 @@ def train_chunk(
     tokens: np.ndarray,
     line_starts: np.ndarray,
     keep: np.ndarray,
-    cum_table: np.ndarray,
+    noise_thresholds: np.ndarray,
+    noise_aliases: np.ndarray,
     sig_table: np.ndarray,
     logsig_table: np.ndarray,
     window: int,
@@ -295,7 +342,9 @@ def train_chunk(
                     m += 1
             if m == 0:
                 continue
-            n_targets, state = draw_targets(kept[pos], negative, cum_table, targets, state)
+            n_targets, state = draw_targets(
+                kept[pos], negative, noise_thresholds, noise_aliases, targets, state
+            )
             if cbow:
                 loss += cbow_center_update(
                     syn0, syn1neg, contexts, m, targets, n_targets, alpha,

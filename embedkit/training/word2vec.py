@@ -53,7 +53,8 @@ class Word2Vec:
 
         Returns (summed loss, examples trained, tokens read)."""
         return kernels.train_chunk(
-            weights["syn0"], weights["syn1neg"], tokens, bounds, tables.keep, tables.noise,
+            weights["syn0"], weights["syn1neg"], tokens, bounds, tables.keep,
+            tables.noise_thresholds, tables.noise_aliases,
             tables.sigmoid, tables.log_sigmoid, self.window, self.negative,
             alpha_start, alpha_end, seed, self.cbow,
         )  # fmt: skip
