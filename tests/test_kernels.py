@@ -106,3 +106,18 @@ def test_chunk_kernel_loss_falls_when_repeated() -> None:
         )
         losses.append(loss / pairs)
     assert losses[-1] < 0.6 * losses[0]
+
+
+def test_skipgram_contexts_share_noise_words_in_groups() -> None:
+    """share_negatives=k draws fresh noise words for every k contexts of a window."""
+    runs = {}
+    for share in (0, 1, 2, 1):
+        syn0, syn1, tokens, starts, keep, table, sig, logsig = _chunk_inputs(3)
+        inputs = (syn0, syn1, tokens, starts, keep, *table, sig, logsig)
+        loss, pairs, _ = kernels.train_chunk(*inputs, 3, 5, 0.025, 0.0001, np.uint64(7), False, share)
+        assert np.isfinite(loss) and loss > 0
+        if share in runs:  # repeatable
+            np.testing.assert_array_equal(runs[share][0], syn0)
+        runs[share] = (syn0, pairs)
+    assert all(2000 * 2 <= pairs <= 2000 * 6 for _, pairs in runs.values())  # windows of 1..3 words
+    assert not np.array_equal(runs[0][0], runs[1][0])  # other noise words

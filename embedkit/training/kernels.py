@@ -346,13 +346,15 @@ def train_chunk(
     alpha_end: float,
     seed: np.uint64,
     cbow: bool,
+    share_negatives: int = 0,
 ) -> tuple[float, int, int]:
     """Train on the lines ``tokens[line_starts[i] - line_starts[0]:...]`` of one chunk.
 
     ``tokens`` holds just this chunk's tokens; ``line_starts`` are corpus offsets. Tokens
     are subsampled line by line; each kept token takes a random window of 1 to ``window``
     words on each side; skip-gram (``sg_center_update``) or CBOW (``cbow_center_update``)
-    updates the weights. The learning rate falls linearly from ``alpha_start`` to
+    updates the weights; in skip-gram each group of ``share_negatives`` contexts (0: all of
+    them) shares one draw of noise words. The learning rate falls linearly from ``alpha_start`` to
     ``alpha_end`` across the chunk. Returns (summed loss, examples trained: (context,
     centre) pairs for skip-gram, centre words for CBOW, tokens read).
     """
@@ -388,23 +390,31 @@ def train_chunk(
                     m += 1
             if m == 0:
                 continue
-            n_targets, state = draw_targets(
-                kept[pos], negative, noise_thresholds, noise_aliases, targets, state
-            )
-            for j in range(n_targets):  # all their cache misses at once (+20% skip-gram, +25% CBOW)
-                prefetch_row(syn1neg, targets[j])
-            if pos + window < n:  # the context that enters the window soon
-                prefetch_row(syn0, kept[pos + window])
             if cbow:
+                n_targets, state = draw_targets(
+                    kept[pos], negative, noise_thresholds, noise_aliases, targets, state
+                )
+                for j in range(n_targets):  # all their cache misses at once (+25% CBOW)
+                    prefetch_row(syn1neg, targets[j])
                 loss += cbow_center_update(
                     syn0, syn1neg, contexts, m, targets, n_targets, alpha,
                     sig_table, logsig_table, hidden, grads[0],
                 )  # fmt: skip
                 examples += 1
             else:
-                loss += sg_center_update(
-                    syn0, syn1neg, contexts, m, targets, n_targets, alpha,
-                    sig_table, logsig_table, coef, grads,
-                )  # fmt: skip
+                group = m if share_negatives <= 0 else min(share_negatives, m)
+                for group_start in range(0, m, group):
+                    n_targets, state = draw_targets(
+                        kept[pos], negative, noise_thresholds, noise_aliases, targets, state
+                    )
+                    for j in range(n_targets):  # all their cache misses at once (+20% skip-gram)
+                        prefetch_row(syn1neg, targets[j])
+                    size = min(group, m - group_start)
+                    loss += sg_center_update(
+                        syn0, syn1neg, contexts[group_start:], size, targets, n_targets, alpha,
+                        sig_table, logsig_table, coef, grads,
+                    )  # fmt: skip
                 examples += m
+            if pos + window < n:  # the context that enters the window soon
+                prefetch_row(syn0, kept[pos + window])
     return loss, examples, total

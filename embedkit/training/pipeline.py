@@ -49,7 +49,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def make_model(settings: TrainingSettings) -> Model:
     """The model the settings ask for."""
-    return Word2Vec(window=settings.window, negative=settings.negative, cbow=settings.cbow)
+    return Word2Vec(
+        window=settings.window, negative=settings.negative, cbow=settings.cbow,
+        share_negatives=settings.share_negatives,
+    )  # fmt: skip
 
 
 def make_backend(

@@ -104,6 +104,10 @@ class TrainingSettings:
     dim: int = setting(100, "Vector dimension.", int, low=1, high=10_000)
     window: int = setting(5, "Maximum context window.", int, low=1, high=1_000)
     negative: int = setting(5, "Noise words per pair.", int, low=1, high=1_000)
+    share_negatives: int = setting(
+        0, "Skip-gram: contexts of a centre word that share one draw of noise words (0: the whole window).",
+        int, low=0, high=1_000,
+    )  # fmt: skip
     sample: float = setting(1e-3, "Subsampling threshold.", float, low=0.0, high=1.0, high_open=True)
     min_count: int = setting(5, "Ignore words rarer than this.", int, low=1)
     alpha: float = setting(0.025, "Initial learning rate.", float, low=0.0, high=1.0, low_open=True)

@@ -28,6 +28,8 @@ class Word2Vec:
     window: int
     negative: int
     cbow: bool = False
+    share_negatives: int = 0
+    """Skip-gram: contexts that share one draw of noise words (0: every context of the window)."""
     vectors_key: str = "syn0"
     """The word vectors are the input matrix."""
 
@@ -56,7 +58,7 @@ class Word2Vec:
             weights["syn0"], weights["syn1neg"], tokens, bounds, tables.keep,
             tables.noise_thresholds, tables.noise_aliases,
             tables.sigmoid, tables.log_sigmoid, self.window, self.negative,
-            alpha_start, alpha_end, seed, self.cbow,
+            alpha_start, alpha_end, seed, self.cbow, self.share_negatives,
         )  # fmt: skip
 
     def row_weights(self, occurrences: np.ndarray, tables: Tables) -> dict[str, np.ndarray]:
