@@ -269,8 +269,8 @@ def test_bin_cut_anywhere_is_a_format_error(tiny_bin: bytes, tmp_path: Path) -> 
         (68, "<i", 2**31 - 2, "inconsistent"),  # nwords
         (76, "<q", -5, "inconsistent"),  # ntokens
         (84, "<q", 7, "pruned"),  # pruneidx_size
-        (88 + 4, "<q", -1, "negative count"),  # the count of the first word, 'the'
-        (88 + 12, "<b", 1, "entry types"),  # the first word's type says label
+        (92 + 4, "<q", -1, "negative count"),  # the count of the first word, "the"
+        (92 + 12, "<b", 1, "entry types"),  # the first word's type says label
     ],
 )
 def test_lying_headers_refused_before_allocating(
