@@ -33,6 +33,7 @@ from ..errors import UsageError
 from ..text.encoded import EncodedCorpus
 from ..text.vocabulary import Vocabulary
 from ..vectors.store import Vectors
+from ..vectors.subwords import SubwordVectors
 from . import kernels
 from .progress import ProgressBar
 from .settings import TrainingSettings
@@ -350,15 +351,25 @@ class TrainingRun:
 
     # --- results ------------------------------------------------------------------------
     def view(self) -> Vectors:
-        """The current vectors as a read-only view of the weights (no copy)."""
-        matrix = self.weights[self.model.vectors_key].view()
+        """The current vectors as a read-only view of the weights (no copy; a subword model's
+        full vectors are computed from its rows)."""
+        matrix = self.vectors.view()
         matrix.flags.writeable = False
-        return Vectors(self.vocab.words, matrix, counts=self.vocab.counts)
+        return Vectors(self.vocab.words, matrix, counts=self.vocab.counts, subwords=self.subwords)
 
     @property
     def vectors(self) -> np.ndarray:
-        """The trained word vectors."""
+        """The trained word vectors (a model with a ``vectors(weights)`` method computes them)."""
+        compute = getattr(self.model, "vectors", None)
+        if callable(compute):
+            return compute(self.weights)
         return self.weights[self.model.vectors_key]
+
+    @property
+    def subwords(self) -> SubwordVectors | None:
+        """The n-gram half of a subword model's weights (views, no copies); ``None`` for other models."""
+        compute = getattr(self.model, "subwords", None)
+        return compute(self.weights) if callable(compute) else None
 
     def to_vectors(
         self, keep_state: bool, position: Position | None = None, resume_chunks: int | None = None
@@ -404,7 +415,10 @@ class TrainingRun:
                 "train_seconds": round(seconds, 3),
             }
         meta = {"training": training}
-        return Vectors(self.vocab.words, self.vectors, counts=self.vocab.counts, meta=meta, state=state)
+        return Vectors(
+            self.vocab.words, self.vectors, counts=self.vocab.counts, meta=meta, state=state,
+            subwords=self.subwords,
+        )  # fmt: skip
 
 
 class Backend(Protocol):

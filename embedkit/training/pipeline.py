@@ -41,14 +41,37 @@ from .continuation import (
 from .core import Backend, CheckpointPolicy, EpochCallback, Model, TrainingRun
 from .settings import TrainingSettings, specs, split_options
 from .threads import ThreadsBackend
+from .subword import Subword
 from .word2vec import Word2Vec
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
 
-def make_model(settings: TrainingSettings) -> Model:
-    """The model the settings ask for."""
+SUBWORD_SETTINGS = ("minn", "maxn", "buckets")
+"""Settings that only a subword model (``subwords=True``) reads."""
+
+
+def check_subword_options(given: dict[str, Any], settings: TrainingSettings, **refused: bool) -> None:
+    """One-line errors for subword settings without ``subwords``, and for what a subword run
+    cannot do yet (the ``refused`` features that were asked for: a cluster, a full model, ...)."""
+    stray = [name for name in SUBWORD_SETTINGS if name in given]
+    if stray and not settings.subwords:
+        raise UsageError(f"{', '.join(stray)} only apply to subword models: add subwords=True (--subwords)")
+    if settings.subwords:
+        asked = [name for name, on in refused.items() if on]
+        if asked:
+            raise UsageError(f"subword models do not support {', '.join(asked)} yet")
+
+
+def make_model(settings: TrainingSettings, words: Sequence[str] = ()) -> Model:
+    """The model the settings ask for (a subword model needs the vocabulary's ``words``)."""
+    if settings.subwords:
+        return Subword.for_words(
+            words, window=settings.window, negative=settings.negative, minn=settings.minn,
+            maxn=settings.maxn, buckets=settings.buckets, cbow=settings.cbow,
+            share_negatives=settings.share_negatives,
+        )  # fmt: skip
     return Word2Vec(
         window=settings.window, negative=settings.negative, cbow=settings.cbow,
         share_negatives=settings.share_negatives,
@@ -134,6 +157,11 @@ def train(
     if checkpoint_every is not None and checkpoint_path is None:
         raise UsageError("checkpoint_every needs a checkpoint_path to write to")
     policy = None if checkpoint_every is None else CheckpointPolicy.parse(checkpoint_every, checkpoint_path)
+    check_subword_options(
+        training_options, settings, **{"a cluster": cluster is not None, "init (--from)": init is not None,
+        "resume": resume is not None, "keep_training_state (--full)": keep_training_state,
+        "checkpoints": checkpoint_every is not None},
+    )  # fmt: skip
     backend = make_backend(settings, cluster, cluster_settings)
     model = make_model(settings)
     with backend, tempfile.TemporaryDirectory(prefix="embedkit-") as scratch:
@@ -156,6 +184,8 @@ def train(
             vocab = build_vocabulary(corpus, min_count=settings.min_count, stats=stats, known=known)
             if source is not None:
                 vocab, weights = merge_vocabulary(source, vocab, model, settings)
+        if settings.subwords:
+            model = make_model(settings, vocab.words)
         encoded = encode_corpus(  # the vocabulary pass counted the text; a resumed run counts it here
             corpus, vocab, Path(scratch) / "corpus.int32", stats=stats if resume is not None else ReadStats()
         )

@@ -117,16 +117,23 @@ class TrainingSettings:
     seed: int = setting(1, "Random seed.", int, low=0, high=2**32 - 1)
     cbow: bool = setting(False, "CBOW instead of skip-gram.", bool)
     phrases: int = setting(0, "First join phrases (new_york) in N passes.", int, low=0, high=10)
+    subwords: bool = setting(False, "Subword (fastText) model: each word is the mean of its own and its n-gram rows.", bool)
+    minn: int = setting(3, "Subwords: shortest character n-gram.", int, low=1, high=100)
+    maxn: int = setting(6, "Subwords: longest character n-gram (0: none, word rows only).", int, low=0, high=100)
+    buckets: int = setting(2_000_000, "Subwords: hash buckets (rows) of the n-gram matrix.", int, low=1, high=2**31 - 1)
 
     def __post_init__(self) -> None:
         check_all(self)
+        if self.subwords and self.maxn and self.maxn < self.minn:
+            raise UsageError(f"maxn must be 0 or at least minn ({self.minn}), got {self.maxn}")
         if self.workers is None:
             object.__setattr__(self, "workers", cpu_count())
 
     @property
     def algorithm(self) -> str:
         """How the run is described in a model's metadata."""
-        return f"{'CBOW' if self.cbow else 'skip-gram'}, negative sampling"
+        kind = ", subwords" if self.subwords else ""
+        return f"{'CBOW' if self.cbow else 'skip-gram'}{kind}, negative sampling"
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain values (recorded in a model's ``meta["training"]``)."""
