@@ -40,8 +40,8 @@ from .continuation import (
 )
 from .core import Backend, CheckpointPolicy, EpochCallback, Model, TrainingRun
 from .settings import TrainingSettings, specs, split_options
-from .threads import ThreadsBackend
 from .subword import Subword
+from .threads import ThreadsBackend
 from .word2vec import Word2Vec
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -117,10 +117,14 @@ class TrainingSettings:
     seed: int = setting(1, "Random seed.", int, low=0, high=2**32 - 1)
     cbow: bool = setting(False, "CBOW instead of skip-gram.", bool)
     phrases: int = setting(0, "First join phrases (new_york) in N passes.", int, low=0, high=10)
-    subwords: bool = setting(False, "Subword (fastText) model: each word is the mean of its own and its n-gram rows.", bool)
+    subwords: bool = setting(
+        False, "Subword (fastText) model: a word is the mean of its own and its n-gram rows.", bool
+    )
     minn: int = setting(3, "Subwords: shortest character n-gram.", int, low=1, high=100)
-    maxn: int = setting(6, "Subwords: longest character n-gram (0: none, word rows only).", int, low=0, high=100)
-    buckets: int = setting(2_000_000, "Subwords: hash buckets (rows) of the n-gram matrix.", int, low=1, high=2**31 - 1)
+    maxn: int = setting(6, "Subwords: longest character n-gram (0: word rows only).", int, low=0, high=100)
+    buckets: int = setting(
+        2_000_000, "Subwords: hash buckets (rows of the n-gram matrix).", int, low=1, high=100_000_000
+    )
 
     def __post_init__(self) -> None:
         check_all(self)
