@@ -23,10 +23,20 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
+ALPHA = {False: 0.025, True: 0.05}
+"""Initial learning rate by mode (``cbow``), word2vec C's defaults, given to every trainer."""
+
+
+def mode_settings(cbow: bool, epochs: int | None = None, min_count: int | None = None) -> dict:
+    """The shared settings for skip-gram or CBOW: ``SETTINGS`` plus the mode's alpha."""
+    return {
+        **SETTINGS, "alpha": ALPHA[cbow], "epochs": epochs or SETTINGS["epochs"],
+        "min_count": min_count or SETTINGS["min_count"],
+    }  # fmt: skip
 RESULTS = Path(__file__).parent / "results"
 
 
-def _evaluate(words: list[str], matrix) -> dict:
+def evaluate(words: list[str], matrix) -> dict:
     import embedkit
 
     vectors = embedkit.Vectors(words, matrix)
@@ -43,15 +53,20 @@ def _evaluate(words: list[str], matrix) -> dict:
     }
 
 
-def train_gensim(corpus: str | Path, settings: dict, workers: int, seed: int) -> tuple[Any, float, float]:
-    """gensim skip-gram ``Word2Vec`` on ``corpus`` through ``corpus_file=`` with embedkit-style
+_evaluate = evaluate  # the old name, used by benchmarks/continue_quality.py
+
+
+def train_gensim(
+    corpus: str | Path, settings: dict, workers: int, seed: int, cbow: bool = False
+) -> tuple[Any, float, float]:
+    """gensim ``Word2Vec`` (CBOW with ``cbow``) on ``corpus`` through ``corpus_file=`` with embedkit-style
     ``settings``; returns (model, vocabulary seconds, training seconds)."""
     from gensim.models import Word2Vec
 
     s = settings
     model = Word2Vec(
-        sg=1, vector_size=s["dim"], window=s["window"], negative=s["negative"], sample=s["sample"],
-        min_count=s["min_count"], alpha=s.get("alpha", 0.025), min_alpha=s.get("min_alpha", 0.0001),
+        sg=int(not cbow), vector_size=s["dim"], window=s["window"], negative=s["negative"],
+        sample=s["sample"], min_count=s["min_count"], alpha=s.get("alpha", 0.025), min_alpha=s.get("min_alpha", 0.0001),
         epochs=s["epochs"], workers=workers, seed=seed,
     )  # fmt: skip
     began = time.perf_counter()
@@ -74,16 +89,17 @@ def run_one(
     epochs: int,
     save: str | None = None,
     min_count: int | None = None,
+    cbow: bool = False,
 ) -> dict:
     """Train once in this process and return the measurements (called in a subprocess).
 
     ``save`` writes the trained vectors there in embedkit's native format.
     """
-    settings = {**SETTINGS, "epochs": epochs, "min_count": min_count or SETTINGS["min_count"]}
+    settings = mode_settings(cbow, epochs, min_count)
     if tool == "embedkit":
         import embedkit
 
-        vectors = embedkit.train(corpus, workers=workers, seed=seed, progress=False, **settings)
+        vectors = embedkit.train(corpus, workers=workers, seed=seed, progress=False, cbow=cbow, **settings)
         info = vectors.meta["training"]
         out = {
             "raw_tokens": info["raw_tokens"],
@@ -93,7 +109,7 @@ def run_one(
         }
         words, matrix = vectors.words, vectors.vectors
     else:
-        model, vocab_seconds, train_seconds = train_gensim(corpus, settings, workers, seed)
+        model, vocab_seconds, train_seconds = train_gensim(corpus, settings, workers, seed, cbow)
         out = {
             "raw_tokens": model.corpus_total_words,
             "vocab_seconds": vocab_seconds,
@@ -103,7 +119,7 @@ def run_one(
         words, matrix = model.wv.index_to_key, model.wv.vectors
     out["words_per_second"] = out["raw_tokens"] * epochs / out["train_seconds"]
     if evaluate:
-        out.update(_evaluate(list(words), matrix))
+        out.update(evaluate(list(words), matrix))
     if save:
         import embedkit
 
@@ -120,6 +136,7 @@ def measure(
     epochs: int = 0,
     save: Path | None = None,
     min_count: int | None = None,
+    cbow: bool = False,
 ) -> dict:
     """Run one training in a fresh subprocess; add its peak RSS in MB."""
     cmd = [
@@ -132,6 +149,8 @@ def measure(
         cmd += ["--save", str(save)]
     if min_count is not None:
         cmd += ["--min-count", str(min_count)]
+    if cbow:
+        cmd.append("--cbow")
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=root, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -272,12 +291,13 @@ def main() -> None:
     parser.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     parser.add_argument("--min-count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cbow", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         evaluate = not args.no_eval
         result = run_one(
             args.one, str(args.corpus), args.workers[0], args.seed, evaluate, args.epochs, args.save,
-            args.min_count,
+            args.min_count, args.cbow,
         )  # fmt: skip
         print(json.dumps(result))
         return
