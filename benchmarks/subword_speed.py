@@ -116,9 +116,9 @@ def quality(model: str) -> dict[str, Any]:
 
     v = embedkit.load(model)
     analogies = embedkit.evaluate_analogies(v, restrict=30_000)
+    simlex = embedkit.evaluate_similarity(v, gensim_test_file("simlex999.txt")).spearman
     return {"analogy": analogies.accuracy, "semantic": analogies.semantic, "syntactic": analogies.syntactic,
-            "ws353": embedkit.evaluate_similarity(v).spearman,
-            "simlex": embedkit.evaluate_similarity(v, gensim_test_file("simlex999.txt")).spearman}  # fmt: skip
+            "ws353": embedkit.evaluate_similarity(v).spearman, "simlex": simlex}  # fmt: skip
 
 
 def pair_files() -> list[tuple[str, str, float]]:
@@ -188,6 +188,12 @@ def oov_quality(full_model: str, held_model: str, held: list[str]) -> dict[str, 
             "oov_pairs": len(gold)}  # fmt: skip
 
 
+def _cell(key: str, value: Any) -> str:
+    if key == "words_per_second" and value is not None:
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def markdown(result: dict[str, Any]) -> str:
     rows = result["tools"]
     keys = ["words_per_second", "process_seconds", "peak_rss_mb", "analogy", "semantic", "syntactic",
@@ -198,8 +204,7 @@ def markdown(result: dict[str, Any]) -> str:
              "| tool | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]  # fmt: skip
     for tool in TOOLS:
         row = rows[tool]
-        cells = [f"{row[k]:,.0f}" if k == "words_per_second" else f"{row[k]:.3f}" if isinstance(row.get(k), float)
-                 else str(row.get(k)) for k in keys]  # fmt: skip
+        cells = [_cell(k, row.get(k)) for k in keys]
         lines.append(f"| {tool} | " + " | ".join(cells) + " |")
     ek = rows["embedkit"]["words_per_second"]
     lines += ["", f"embedkit training throughput: {ek / rows['fasttext']['words_per_second']:.2f}x fasttext, "
@@ -249,9 +254,11 @@ def main() -> None:
         row.update(oov_quality(runs[tool][-1]["model"], held_run["model"], held))
         rows[tool] = row
         print(tool, row, flush=True)
-    n_tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
+    with open(corpus, encoding="utf-8") as stream:
+        n_tokens = sum(len(line.split()) for line in stream)
     date = time.strftime("%Y-%m-%d")
-    result = {"date": date, "corpus": str(args.corpus or "benchmark corpus"), "tokens": f"{n_tokens:,} tokens",
+    name = str(args.corpus or "benchmark corpus")
+    result = {"date": date, "corpus": name, "tokens": f"{n_tokens:,} tokens",
               "buckets": args.buckets, "threads": args.threads, "repeats": args.repeats,
               "held_out": len(held), "settings": SETTINGS, "tools": rows, "runs": runs}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
