@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 import embedkit
-from benchmarks import train_speed
+from benchmarks import peers, roofline, train_speed
 from corpora.build_benchmark_corpus import prepare_benchmark_corpus
 from embedkit.vectors.evaluation import gensim_test_file
 
@@ -121,71 +121,159 @@ def query_timing(vectors: embedkit.Vectors, kv: Any, n_queries: int, repeats: in
     }
 
 
+TRAINERS = ("embedkit", "gensim", "w2v", "fasttext")
+LABELS = {"embedkit": "embedkit", "gensim": "gensim", "w2v": "word2vec C", "fasttext": "fastText"}
+
+
+def count_tokens(corpus: Path) -> int:
+    """Whitespace-separated tokens in ``corpus`` (what every trainer's words/s divides)."""
+    with open(corpus, "rb") as stream:
+        return sum(len(line.split()) for line in stream)
+
+
+def train_once(trainer: str, corpus: Path, cbow: bool, workers: int, out: Path, epochs: int) -> dict:
+    """One training of ``trainer`` in its own subprocess; timings, peak RSS, vectors path."""
+    if trainer in ("embedkit", "gensim"):
+        began = time.perf_counter()
+        row = train_speed.measure(
+            trainer, corpus, workers, evaluate=False, epochs=epochs, save=out, cbow=cbow
+        )
+        row["whole_seconds"] = time.perf_counter() - began
+        row["vectors_path"] = str(out)
+        row["self_reported_words_per_second"] = None
+        return row
+    settings = train_speed.mode_settings(cbow, epochs)
+    return peers.run_peer(trainer, corpus, out, settings, cbow, workers)
+
+
+def compare_trainers(
+    corpus: Path,
+    trainers: list[str],
+    modes: list[str],
+    repeats: int,
+    workers: int,
+    epochs: int,
+    scratch: Path,
+) -> list[dict]:
+    """Every trainer in every mode, ``repeats`` times, trainers alternating within a repeat;
+    the first repeat's vectors are evaluated (in this process, from each trainer's file)."""
+    tokens = count_tokens(corpus)
+    rows = []
+    for mode in modes:
+        for repeat in range(repeats):
+            for trainer in trainers:
+                out = scratch / f"{trainer}-{mode}-{repeat}"
+                row = train_once(trainer, corpus, mode == "cbow", workers, out, epochs)
+                row.update(tool=trainer, mode=mode, repeat=repeat, workers=workers, epochs=epochs)
+                row["raw_tokens"] = tokens
+                row["words_per_second"] = tokens * epochs / row["train_seconds"]
+                row["whole_words_per_second"] = tokens * epochs / row["whole_seconds"]
+                if repeat == 0:
+                    vectors = embedkit.load(row["vectors_path"])
+                    row.update(train_speed.evaluate(list(vectors.words), vectors.vectors))
+                    row["vocab"] = len(vectors)
+                rows.append(row)
+                print(json.dumps({k: v for k, v in row.items() if k != "command"}), flush=True)
+    return rows
+
+
+def trainers_table(rows: list[dict]) -> str:
+    """Medians per trainer and mode, with embedkit's speed over each trainer's."""
+    lines = [
+        "| trainer | mode | words/s (training) | words/s (whole process) | train s | whole s "
+        "| self-reported words/s | analogy | semantic | syntactic | WS353 | SimLex | peak RSS MB "
+        "| embedkit ÷ it (training) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    trainers = list(dict.fromkeys(r["tool"] for r in rows))
+    for mode in modes:
+        ours = [r for r in rows if r["mode"] == mode and r["tool"] == "embedkit"]
+        for trainer in trainers:
+            mine = [r for r in rows if r["mode"] == mode and r["tool"] == trainer]
+            first = next(r for r in mine if "analogy" in r)
+            speed = statistics.median(r["words_per_second"] for r in mine)
+            ratio = f"{statistics.median(r['words_per_second'] for r in ours) / speed:.2f}x" if ours else "-"
+            reported = [
+                r["self_reported_words_per_second"] for r in mine if r["self_reported_words_per_second"]
+            ]
+            reported_text = f"{statistics.median(reported):,.0f}" if reported else "-"
+            lines.append(
+                f"| {LABELS[trainer]} | {mode} | {speed:,.0f} "
+                f"| {statistics.median(r['whole_words_per_second'] for r in mine):,.0f} "
+                f"| {statistics.median(r['train_seconds'] for r in mine):.1f} "
+                f"| {statistics.median(r['whole_seconds'] for r in mine):.1f} | {reported_text} "
+                f"| {first['analogy']:.1%} | {first['semantic']:.1%} | {first['syntactic']:.1%} "
+                f"| {first['ws353']:.3f} | {first['simlex']:.3f} "
+                f"| {statistics.median(r['peak_rss_mb'] for r in mine):,.0f} | {ratio} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(result: dict) -> str:
     """The results as markdown tables."""
     m, c = result["machine"], result["corpus"]
+    s = result["settings"]
     lines = [
         f"Run {result['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
-        f"Corpus: {c['name']}, {c['tokens']:,} tokens; {result['repeats']} repeats, medians.",
+        f"Corpus: {c['name']}, {c['tokens']:,} tokens; {result['repeats']} repeat(s), medians; "
+        f"{result['workers']} threads each; dim {s['dim']}, window {s['window']}, negative {s['negative']}, "
+        f"sample {s['sample']}, min_count {s['min_count']}, {result['epochs']} epochs, "
+        "alpha 0.025 (skip-gram) / 0.05 (CBOW) for all.",
         "",
         result["training_table"].strip(),
-        "",
-        "| evaluation of the whole Google set, full vocabulary | embedkit s | gensim s | speed-up |",
-        "|---|---|---|---|",
     ]
-    e = result["evaluation"]
-    lines.append(
-        f"| {e['vocabulary']:,} words | {e['embedkit_seconds']:.2f} | {e['gensim_seconds']:.1f} "
-        f"| {e['speedup']:.0f}x |"
-    )
-    q = result["queries"]
-    lines += [
-        "",
-        "| analogy queries (k=10, exact) | embedkit batched q/s | gensim loop q/s | speed-up | same top-1 |",
-        "|---|---|---|---|---|",
-        f"| {q['queries']:,} over {q['vocabulary']:,} words | {q['embedkit_qps']:,.0f} "
-        f"| {q['gensim_qps']:,.0f} | {q['speedup']:.1f}x | {q['same_top1']:.1%} |",
-    ]
+    if "roofline" in result:
+        lines += ["", result["roofline"]["markdown"].strip()]
+    if "evaluation" in result:
+        e = result["evaluation"]
+        lines += [
+            "",
+            "| evaluation of the whole Google set, full vocabulary | embedkit s | gensim s | speed-up |",
+            "|---|---|---|---|",
+            f"| {e['vocabulary']:,} words | {e['embedkit_seconds']:.2f} | {e['gensim_seconds']:.1f} "
+            f"| {e['speedup']:.0f}x |",
+        ]
+    if "queries" in result:
+        q = result["queries"]
+        lines += [
+            "",
+            "| analogy queries (k=10, exact) | embedkit batched q/s | gensim loop q/s | speed-up "
+            "| same top-1 |",
+            "|---|---|---|---|---|",
+            f"| {q['queries']:,} over {q['vocabulary']:,} words | {q['embedkit_qps']:,.0f} "
+            f"| {q['gensim_qps']:,.0f} | {q['speedup']:.1f}x | {q['same_top1']:.1%} |",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def chart(result: dict, out: Path) -> None:
-    """A PNG comparing embedkit and gensim on speed and quality."""
+    """A PNG: training words/s and analogy accuracy of every trainer, per mode."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = result["training_runs"]
-    workers = max(r["workers"] for r in rows)
-
-    def med(tool: str, key: str) -> float:
-        values = [r[key] for r in rows if r["tool"] == tool and r["workers"] == workers and key in r]
-        return statistics.median(values)
-
-    tools = ("embedkit", "gensim")
-    colours = ("tab:blue", "tab:gray")
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=110)
-    speeds = [med(t, "words_per_second") / 1e3 for t in tools]
-    axes[0].bar(tools, speeds, color=colours)
-    axes[0].set_title(f"training, {workers} workers (k words/s)")
-    quality = ("analogy", "ws353", "simlex")
-    x = np.arange(len(quality))
-    for i, tool in enumerate(tools):
-        axes[1].bar(x + (i - 0.5) * 0.38, [med(tool, k) for k in quality], 0.38, label=tool, color=colours[i])
-    axes[1].set_xticks(x, ["analogy acc.", "WS353 ρ", "SimLex ρ"])
-    axes[1].set_title("quality")
-    axes[1].legend()
-    q, e = result["queries"], result["evaluation"]
-    axes[2].bar(
-        ["queries/s\nembedkit", "queries/s\ngensim", "eval/min\nembedkit", "eval/min\ngensim"],
-        [q["embedkit_qps"], q["gensim_qps"], 60 / e["embedkit_seconds"], 60 / e["gensim_seconds"]],
-        color=[colours[0], colours[1], colours[0], colours[1]],
-    )
-    axes[2].set_yscale("log")
-    axes[2].set_title("analogy queries and full evaluations")
-    fig.suptitle(f"embedkit vs gensim, {result['corpus']['tokens']:,} tokens ({result['date']})")
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    trainers = list(dict.fromkeys(r["tool"] for r in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    x = np.arange(len(trainers))
+    width = 0.8 / len(modes)
+    for i, mode in enumerate(modes):
+        speeds, accuracy = [], []
+        for trainer in trainers:
+            mine = [r for r in rows if r["mode"] == mode and r["tool"] == trainer]
+            speeds.append(statistics.median(r["words_per_second"] for r in mine) / 1e3)
+            accuracy.append(next(r["analogy"] for r in mine if "analogy" in r))
+        axes[0].bar(x + i * width, speeds, width, label=mode)
+        axes[1].bar(x + i * width, accuracy, width, label=mode)
+    for ax, title in zip(axes, ("training (k words/s)", "analogy accuracy (top 30k)")):
+        ax.set_xticks(x + width * (len(modes) - 1) / 2, [LABELS[t] for t in trainers])
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle(f"four trainers, {result['corpus']['tokens']:,} tokens ({result['date']})")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -193,12 +281,18 @@ def chart(result: dict, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"First {QUICK_TOKENS:,} tokens only.")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=f"First {QUICK_TOKENS:,} tokens, 1 repeat.")
+    parser.add_argument("--repeats", type=int, help="Repeats (default 3; 1 with --quick).")
     parser.add_argument("--corpus", type=Path, help="Use this file instead of the benchmark corpus.")
+    parser.add_argument("--trainers", nargs="+", choices=TRAINERS, default=list(TRAINERS))
+    parser.add_argument("--modes", nargs="+", choices=["sg", "cbow"], default=["sg", "cbow"])
+    parser.add_argument("--workers", type=int, default=2, help="Threads of every trainer.")
+    parser.add_argument("--epochs", type=int, default=train_speed.SETTINGS["epochs"])
     parser.add_argument("--queries", type=int, default=10_000)
+    parser.add_argument("--no-roofline", action="store_true", help="Skip the machine's peaks.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    repeats = args.repeats or (1 if args.quick else 3)
 
     corpus = args.corpus or prepare_benchmark_corpus()
     date = time.strftime("%Y-%m-%d")
@@ -207,21 +301,28 @@ def main() -> None:
         scratch = Path(scratch)
         if args.quick:
             corpus = train_speed.prefix_file(corpus, QUICK_TOKENS, 1, scratch / "quick.txt")
-        workers = [2] if args.quick else [2, 1]
-        rows, table = train_speed.compare(corpus, args.repeats, workers, [2], save_dir=scratch)
-        vectors = embedkit.load(scratch / "embedkit")
-        kv = vectors.to_gensim()
+        rows = compare_trainers(
+            corpus, args.trainers, args.modes, repeats, args.workers, args.epochs, scratch
+        )
         result = {
             "date": date,
             "machine": machine_info(),
             "corpus": {"name": corpus.name, "tokens": rows[0]["raw_tokens"], "quick": args.quick},
             "settings": train_speed.SETTINGS,
-            "repeats": args.repeats,
+            "alpha": train_speed.ALPHA,
+            "epochs": args.epochs,
+            "workers": args.workers,
+            "repeats": repeats,
             "training_runs": rows,
-            "training_table": table,
-            "evaluation": evaluation_timing(vectors, kv, args.repeats),
-            "queries": query_timing(vectors, kv, args.queries, args.repeats),
+            "training_table": trainers_table(rows),
         }
+        if not args.no_roofline:
+            result["roofline"] = roofline.measure(corpus, rows)
+        if "embedkit" in args.trainers and "gensim" in args.trainers:
+            vectors = embedkit.load(next(r["vectors_path"] for r in rows if r["tool"] == "embedkit"))
+            kv = vectors.to_gensim()
+            result["evaluation"] = evaluation_timing(vectors, kv, repeats)
+            result["queries"] = query_timing(vectors, kv, args.queries, repeats)
     stem = args.out / (f"{date}-quick" if args.quick else date)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     stem.with_suffix(".md").write_text(markdown(result))

@@ -33,6 +33,8 @@ def mode_settings(cbow: bool, epochs: int | None = None, min_count: int | None =
         **SETTINGS, "alpha": ALPHA[cbow], "epochs": epochs or SETTINGS["epochs"],
         "min_count": min_count or SETTINGS["min_count"],
     }  # fmt: skip
+
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -66,8 +68,8 @@ def train_gensim(
     s = settings
     model = Word2Vec(
         sg=int(not cbow), vector_size=s["dim"], window=s["window"], negative=s["negative"],
-        sample=s["sample"], min_count=s["min_count"], alpha=s.get("alpha", 0.025), min_alpha=s.get("min_alpha", 0.0001),
-        epochs=s["epochs"], workers=workers, seed=seed,
+        sample=s["sample"], min_count=s["min_count"], alpha=s.get("alpha", 0.025),
+        min_alpha=s.get("min_alpha", 0.0001), epochs=s["epochs"], workers=workers, seed=seed,
     )  # fmt: skip
     began = time.perf_counter()
     model.build_vocab(corpus_file=str(corpus))
