@@ -60,11 +60,13 @@ class Subword:
         return cls(window, negative, minn, maxn, buckets, offsets, ids, cbow, share_negatives)
 
     def init_weights(self, n_words: int, dim: int, seed: int) -> Weights:
-        """fastText's start: input rows (words and buckets) uniform in [-1/dim, 1/dim), output rows zero."""
-        rng = np.random.default_rng(seed)
+        """fastText's start: input rows (words and buckets) uniform in [-1/dim, 1/dim), output rows zero.
+
+        The bucket rows come from a random stream of their own, so that with one seed they
+        start the same whatever the size of the vocabulary (models of two corpora stay comparable)."""
         return {
-            "syn0": _uniform(n_words, dim, rng),
-            "ngrams": _uniform(self.buckets, dim, rng),
+            "syn0": _uniform(n_words, dim, np.random.default_rng(seed)),
+            "ngrams": _uniform(self.buckets, dim, np.random.default_rng([seed, 1])),
             "syn1neg": np.zeros((n_words, dim), dtype=np.float32),
         }
 
