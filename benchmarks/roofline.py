@@ -279,27 +279,37 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _assemble(stats: dict, settings: dict, peaks: dict, rows: list[dict]) -> dict:
+    work = {
+        "sg": work_per_word(stats, settings, False),
+        FRESH: work_per_word(stats, settings, False, share_negatives=1),
+        "cbow": work_per_word(stats, settings, True),
+    }
+    result = {
+        "corpus_statistics": stats,
+        "settings": settings,
+        "work": work,
+        "peaks": peaks,
+        "placement": placement(rows, work, peaks),
+    }
+    result["markdown"] = markdown(result)
+    return result
+
+
+def from_run(data: dict) -> dict:
+    """The roofline of a ``benchmarks.run`` results JSON, from the statistics and peaks
+    measured in that run (no new measurement)."""
+    old = data["roofline"]
+    return _assemble(old["corpus_statistics"], old["settings"], old["peaks"], data["training_runs"])
+
+
 def measure(corpus: Path, rows: list[dict] | None = None, settings: dict | None = None) -> dict:
     """The whole roofline for ``corpus`` and (optionally) the trainers' ``rows``."""
     from benchmarks import train_speed
 
     settings = settings or train_speed.SETTINGS
     stats = corpus_statistics(corpus, settings)
-    work = {
-        "sg": work_per_word(stats, settings, False),
-        "sg (fresh negatives per pair)": work_per_word(stats, settings, False, share_negatives=1),
-        "cbow": work_per_word(stats, settings, True),
-    }
-    peaks = machine_peaks(corpus, stats["raw_tokens"])
-    result = {
-        "corpus_statistics": stats,
-        "settings": settings,
-        "work": work,
-        "peaks": peaks,
-        "placement": placement(rows or [], work, peaks),
-    }
-    result["markdown"] = markdown(result)
-    return result
+    return _assemble(stats, settings, machine_peaks(corpus, stats["raw_tokens"]), rows or [])
 
 
 def update_readme(text: str, readme: Path = README) -> None:
@@ -322,11 +332,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.results and args.corpus is None:
         data = json.loads(args.results.read_text())
-        if "roofline" in data:  # already measured in that run: reuse it as it was
-            text = data["roofline"]["markdown"]
+        if "roofline" in data:  # measured in that run: its statistics and peaks, placed again
+            text = from_run(data)["markdown"]
             print(text)
             if args.readme:
-                update_readme(f"From `{args.results.name}`:\n\n{text}")
+                update_readme(f"From `results/{args.results.name}`:\n\n{text}")
             return
     if args.corpus is None:
         from corpora.build_benchmark_corpus import prepare_benchmark_corpus
