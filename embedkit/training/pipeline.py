@@ -145,6 +145,7 @@ def train(
     if not all(callable(c) for c in callbacks):
         raise UsageError("callbacks must be callables taking (epoch, loss, vectors)")
     training_options, cluster_options = split_options(options, TrainingSettings, ClusterSettings)
+    given = dict(training_options)  # as the caller gave them (a source model's settings join below)
     source = None
     if init is not None or resume is not None:
         source = trainable_source(
@@ -158,7 +159,7 @@ def train(
         raise UsageError("checkpoint_every needs a checkpoint_path to write to")
     policy = None if checkpoint_every is None else CheckpointPolicy.parse(checkpoint_every, checkpoint_path)
     check_subword_options(
-        training_options, settings, **{"a cluster": cluster is not None, "init (--from)": init is not None,
+        given, settings, **{"a cluster": cluster is not None, "init (--from)": init is not None,
         "resume": resume is not None, "keep_training_state (--full)": keep_training_state,
         "checkpoints": checkpoint_every is not None},
     )  # fmt: skip
