@@ -53,9 +53,10 @@ SUBWORD_SETTINGS = ("minn", "maxn", "buckets")
 
 
 def check_subword_options(given: dict[str, Any], settings: TrainingSettings, **refused: bool) -> None:
-    """One-line errors for subword settings without ``subwords``, and for what a subword run
-    cannot do yet (the ``refused`` features that were asked for: a cluster, a full model, ...)."""
-    stray = [name for name in SUBWORD_SETTINGS if name in given]
+    """One-line errors for subword settings (other than their defaults) without ``subwords``,
+    and for what a subword run cannot do yet (the ``refused`` features asked for)."""
+    defaults = specs(TrainingSettings)
+    stray = [name for name in SUBWORD_SETTINGS if name in given and given[name] != defaults[name][1]]
     if stray and not settings.subwords:
         raise UsageError(f"{', '.join(stray)} only apply to subword models: add subwords=True (--subwords)")
     if settings.subwords:
