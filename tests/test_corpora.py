@@ -73,7 +73,9 @@ def test_decode_text_prefers_utf8() -> None:
 def test_parse_mix() -> None:
     assert parse_mix("gcide:2, brown") == {"gcide": 2, "brown": 1}
     with pytest.raises(ValueError, match="unknown source"):
-        parse_mix("linux-doc:1")
+        parse_mix("no-such-source:1")
+    assert parse_mix("linux-doc:1,shakespeare:1") == {"linux-doc": 1, "shakespeare": 1}
+    assert not {"linux-doc", "shakespeare"} & set(BENCHMARK_MIX)  # held out: never in the tuned-on corpus
     with pytest.raises(ValueError, match="whole number"):
         parse_mix("gcide:x")
 
