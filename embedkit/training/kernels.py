@@ -190,6 +190,25 @@ def subsample_line(
 
 
 @njit(**_JIT)
+def window_contexts(
+    kept: np.ndarray, n: int, pos: int, window: int, contexts: np.ndarray, state: np.uint64
+) -> tuple[int, np.uint64]:
+    """Fill ``contexts`` with the words around ``kept[pos]`` in a random window of 1 to
+    ``window`` words each side (word2vec's reduced window), within the ``n`` kept words of
+    the line; return their number and the advanced random state."""
+    state = xorshift64(state)
+    reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
+    lo = max(0, pos - window + reduced)
+    hi = min(n, pos + window + 1 - reduced)
+    m = 0
+    for other in range(lo, hi):
+        if other != pos:
+            contexts[m] = kept[other]
+            m += 1
+    return m, state
+
+
+@njit(**_JIT)
 def score_target(
     dot: float, positive: bool, sig_table: np.ndarray, logsig_table: np.ndarray
 ) -> tuple[float, float]:
@@ -379,15 +398,7 @@ def train_chunk(
         n, state = subsample_line(tokens, start, line_starts[i + 1] - first, keep, kept, state)
         alpha = alpha_start + (alpha_end - alpha_start) * (start / total)
         for pos in range(n):
-            state = xorshift64(state)
-            reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
-            lo = max(0, pos - window + reduced)
-            hi = min(n, pos + window + 1 - reduced)
-            m = 0
-            for other in range(lo, hi):
-                if other != pos:
-                    contexts[m] = kept[other]
-                    m += 1
+            m, state = window_contexts(kept, n, pos, window, contexts, state)
             if m == 0:
                 continue
             if cbow:

@@ -15,7 +15,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import draw_noise_word, prefetch_row, score_target, splitmix64, subsample_line, xorshift64
+from .kernels import (
+    draw_noise_word,
+    prefetch_row,
+    score_target,
+    splitmix64,
+    subsample_line,
+    window_contexts,
+    xorshift64,
+)
 
 _JIT = {"cache": True, "nogil": True, "fastmath": True}
 
@@ -132,15 +140,7 @@ def train_subword_chunk(
         n, state = subsample_line(tokens, start, line_starts[i + 1] - first, keep, kept, state)
         alpha = alpha_start + (alpha_end - alpha_start) * (start / total)
         for pos in range(n):
-            state = xorshift64(state)
-            reduced = np.int64((state >> np.uint64(33)) % np.uint64(window))
-            lo = max(0, pos - window + reduced)
-            hi = min(n, pos + window + 1 - reduced)
-            m = 0
-            for other in range(lo, hi):
-                if other != pos:
-                    contexts[m] = kept[other]
-                    m += 1
+            m, state = window_contexts(kept, n, pos, window, contexts, state)
             if m == 0:
                 continue
             center = kept[pos]
